@@ -1,0 +1,113 @@
+public import ArgumentParser
+public import AviaryCore
+import AviaryServer
+import AviaryStore
+public import Foundation
+import Hummingbird
+public import Logging
+
+/// `aviary serve`: runs the API until SIGINT or SIGTERM.
+public struct Serve: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        abstract: "Run the Aviary server (AWS Lambda API on a loopback port, state in a local data dir).",
+        discussion: """
+            Every option can also be set through its environment variable; a flag wins over the variable.
+              AVIARY_HOST, AVIARY_PORT, AVIARY_DATA_DIR, AVIARY_REGION, AVIARY_ACCOUNT_ID, AVIARY_LOG_LEVEL
+            """)
+
+    public static let defaultPort = 2842  // "AVIA" on a phone keypad
+    public static let defaultDataDir = ".aviary"
+
+    @Option(help: "Address to listen on. (env: AVIARY_HOST, default: 127.0.0.1)")
+    var host: String?
+
+    @Option(help: "Port to listen on; 0 picks a free one. (env: AVIARY_PORT, default: \(Serve.defaultPort))")
+    var port: Int?
+
+    @Option(help: "Folder for the database and code archives, created if missing. (env: AVIARY_DATA_DIR, default: ./\(Serve.defaultDataDir))")
+    var dataDir: String?
+
+    @Option(help: "Region shown in ARNs. (env: AVIARY_REGION, default: us-east-1)")
+    var region: String?
+
+    @Option(help: "Account id shown in ARNs. (env: AVIARY_ACCOUNT_ID, default: 123456789012)")
+    var accountId: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical; debug logs one line per request. (env: AVIARY_LOG_LEVEL, default: info)")
+    var logLevel: String?
+
+    public init() {}
+
+    /// The options after applying environment variables and defaults.
+    public struct Settings: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var dataDir: URL
+        public var scope: AccountScope
+        public var logLevel: Logger.Level
+    }
+
+    public func settings(environment: [String: String]) throws -> Settings {
+        let host = self.host ?? environment["AVIARY_HOST"] ?? "127.0.0.1"
+        var port = Self.defaultPort
+        if let value = self.port {
+            port = value
+        } else if let text = environment["AVIARY_PORT"] {
+            guard let value = Int(text) else { throw ValidationError("AVIARY_PORT must be a number, not '\(text)'") }
+            port = value
+        }
+        guard (0...65535).contains(port) else { throw ValidationError("port \(port) is outside 0...65535") }
+        let dataDir = URL(
+            fileURLWithPath: self.dataDir ?? environment["AVIARY_DATA_DIR"] ?? Self.defaultDataDir,
+            relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        ).standardizedFileURL
+        let region = self.region ?? environment["AVIARY_REGION"] ?? "us-east-1"
+        let account = self.accountId ?? environment["AVIARY_ACCOUNT_ID"] ?? "123456789012"
+        guard account.count == 12, account.allSatisfy(\.isNumber) else {
+            throw ValidationError("the account id must be 12 digits, not '\(account)'")
+        }
+        let levelText = self.logLevel ?? environment["AVIARY_LOG_LEVEL"] ?? "info"
+        guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
+            throw ValidationError("unknown log level '\(levelText)'")
+        }
+        return Settings(
+            host: host, port: port, dataDir: dataDir, scope: AccountScope(region: region, accountID: account),
+            logLevel: level)
+    }
+
+    public func run() async throws {
+        let settings = try settings(environment: ProcessInfo.processInfo.environment)
+        var logger = Logger(label: "aviary")
+        logger.logLevel = settings.logLevel
+
+        let dataDir = try DataDirectory.open(settings.dataDir)
+        let store = try RegistryStore.open(path: dataDir.databasePath)
+        let code = try CodeStore(root: dataDir.codeRoot)
+        let router = buildRouter(store: store, code: code, scope: settings.scope)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "aviary"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? settings.port
+                Self.printBanner(settings: settings, port: port, functions: store.registry.functions.count)
+            },
+            logger: logger)
+        try await app.runService()
+        withExtendedLifetime(dataDir) {}
+        logger.info("aviary stopped")
+    }
+
+    static func printBanner(settings: Settings, port: Int, functions: Int) {
+        let url = "http://\(settings.host.contains(":") ? "[\(settings.host)]" : settings.host):\(port)"
+        let banner = """
+            Aviary \(AviaryCommand.version) listening on \(url)
+              Lambda API  aws --endpoint-url \(url) lambda list-functions
+              data        \(settings.dataDir.path) (\(functions) function\(functions == 1 ? "" : "s"))
+              ARNs        region \(settings.scope.region), account \(settings.scope.accountID)
+              WARNING     the API is unauthenticated: anyone who can reach \(url) can change functions.
+                          Keep it on loopback; API keys and SigV4 checks are planned.
+            """
+        // Written in one call, unbuffered: scripts wait for this line to know the server is up.
+        FileHandle.standardOutput.write(Data((banner + "\n").utf8))
+    }
+}

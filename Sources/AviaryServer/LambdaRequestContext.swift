@@ -1,0 +1,13 @@
+public import Hummingbird
+
+/// The request context of every Aviary route.
+public struct LambdaRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// `x-amzn-RequestId` of this request, set by `AWSErrorMiddleware` and echoed on every response.
+    public var requestID: String
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.requestID = ""
+    }
+}

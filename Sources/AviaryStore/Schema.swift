@@ -1,0 +1,34 @@
+import GRDB
+
+/// Named, append-only migrations: a released migration is never edited, only followed by a new one.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-registry") { db in
+            try db.create(table: "function") { t in
+                t.primaryKey("name", .text)
+                t.column("latest", .text).notNull()
+                t.column("lastVersionNumber", .integer).notNull()
+                t.column("tags", .text).notNull()
+            }
+            try db.create(table: "version") { t in
+                t.column("function", .text).notNull().references("function", onDelete: .cascade)
+                t.column("number", .integer).notNull()
+                t.column("configuration", .text).notNull()
+                t.column("sourceRevisionId", .text).notNull()
+                t.primaryKey(["function", "number"])
+            }
+            try db.create(table: "alias") { t in
+                t.column("function", .text).notNull().references("function", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("functionVersion", .text).notNull()
+                t.column("description", .text).notNull()
+                t.column("additionalVersion", .integer)
+                t.column("additionalWeight", .double)
+                t.column("revisionId", .text).notNull()
+                t.primaryKey(["function", "name"])
+            }
+        }
+        return migrator
+    }
+}
