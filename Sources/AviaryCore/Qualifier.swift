@@ -11,7 +11,7 @@ public enum Qualifier: Sendable, Hashable, CustomStringConvertible {
             self = .version(.latest)
         } else if !raw.isEmpty, raw.allSatisfy(\.isASCIIDigit) {
             // An all-digit qualifier is a version even when it does not fit an Int: it then names nothing.
-            self = .version(VersionNumber(raw).map(VersionSelector.published) ?? .published(VersionNumber(Int.max)))
+            self = .version(.published(VersionNumber(raw) ?? VersionNumber.unreachable))
         } else {
             guard raw.count <= 128 else { throw .tooLong(value: raw, field: field, max: 128) }
             guard !raw.isEmpty, raw.allSatisfy(\.isNameCharacter) else {

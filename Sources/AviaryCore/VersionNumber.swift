@@ -13,6 +13,9 @@ public struct VersionNumber: Sendable, Hashable, Comparable, Codable, CustomStri
         self.value = value
     }
 
+    /// Stands for digit strings that cannot be a version (0, or beyond Int): no function has it.
+    static let unreachable = VersionNumber(Int.max)
+
     public var description: String { String(value) }
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.value < rhs.value }
 
@@ -37,8 +40,10 @@ public enum VersionSelector: Sendable, Hashable, Codable, CustomStringConvertibl
     public init(validating raw: String, field: String) throws(LambdaError) {
         if raw == Self.latestName {
             self = .latest
-        } else if let number = VersionNumber(raw) {
-            self = .published(number)
+        } else if !raw.isEmpty, raw.count <= 1024, raw.allSatisfy(\.isASCIIDigit) {
+            // Digits match the pattern even when they name no possible version ("0", overflow): those are
+            // then simply not found.
+            self = .published(VersionNumber(raw) ?? VersionNumber.unreachable)
         } else if raw.count > 1024 {
             throw .tooLong(value: raw, field: field, max: 1024)
         } else {
