@@ -1,0 +1,49 @@
+import AviaryCLI
+import ArgumentParser
+import AviaryCore
+import Logging
+import Foundation
+import Testing
+
+@Suite struct ServeSettingsTests {
+    @Test func defaultsAreLoopbackPort2842AndDotAviary() throws {
+        let settings = try Serve.parse([]).settings(environment: [:])
+        #expect(settings.host == "127.0.0.1")
+        #expect(settings.port == 2842)
+        #expect(settings.dataDir.path == FileManager.default.currentDirectoryPath + "/.aviary")
+        #expect(settings.scope == AccountScope(region: "us-east-1", accountID: "123456789012"))
+        #expect(settings.logLevel == .info)
+    }
+
+    @Test func environmentVariablesSetEveryOption() throws {
+        let settings = try Serve.parse([]).settings(environment: [
+            "AVIARY_HOST": "0.0.0.0", "AVIARY_PORT": "9001", "AVIARY_DATA_DIR": "/srv/aviary",
+            "AVIARY_REGION": "eu-west-1", "AVIARY_ACCOUNT_ID": "000000000000", "AVIARY_LOG_LEVEL": "DEBUG",
+        ])
+        #expect(settings.host == "0.0.0.0")
+        #expect(settings.port == 9001)
+        #expect(settings.dataDir.path == "/srv/aviary")
+        #expect(settings.scope == AccountScope(region: "eu-west-1", accountID: "000000000000"))
+        #expect(settings.logLevel == .debug)
+    }
+
+    @Test func flagsWinOverEnvironmentVariables() throws {
+        let settings = try Serve.parse(["--port", "0", "--data-dir", "state", "--log-level", "trace"])
+            .settings(environment: ["AVIARY_PORT": "9001", "AVIARY_DATA_DIR": "/srv/aviary"])
+        #expect(settings.port == 0)
+        #expect(settings.dataDir.lastPathComponent == "state")
+        #expect(settings.logLevel == .trace)
+    }
+
+    @Test(arguments: [
+        ["AVIARY_PORT": "http"], ["AVIARY_PORT": "70000"], ["AVIARY_ACCOUNT_ID": "42"], ["AVIARY_LOG_LEVEL": "loud"],
+    ])
+    func badValuesAreRefusedBeforeStarting(environment: [String: String]) {
+        #expect(throws: (any Error).self) { try Serve.parse([]).settings(environment: environment) }
+    }
+
+    @Test func serveIsASubcommandOfAviary() throws {
+        let command = try AviaryCommand.parseAsRoot(["serve", "--port", "1234"])
+        #expect(try (command as? Serve)?.settings(environment: [:]).port == 1234)
+    }
+}
