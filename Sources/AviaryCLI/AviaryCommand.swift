@@ -12,3 +12,24 @@ public struct AviaryCommand: AsyncParsableCommand {
 
     public init() {}
 }
+
+extension AviaryCommand {
+    /// Parses the process arguments and runs the chosen command, awaiting async ones.
+    public static func runAsRoot(_ arguments: [String]? = nil) async {
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await run(&asyncCommand)
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    /// Generic so that `run()` resolves to the async requirement, not `ParsableCommand`'s synchronous one.
+    private static func run<Command: AsyncParsableCommand>(_ command: inout Command) async throws {
+        try await command.run()
+    }
+}

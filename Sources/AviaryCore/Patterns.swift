@@ -14,10 +14,22 @@ enum Patterns {
 }
 
 extension Character {
-    /// `[a-zA-Z0-9-_]`, the alphabet of function and alias names.
+    /// `[a-zA-Z0-9-_]`, the alphabet of function and alias names. Byte comparisons, no Unicode tables:
+    /// this runs on every request.
     var isNameCharacter: Bool {
-        isASCII && (isLetter || isNumber || self == "-" || self == "_")
+        guard let byte = asciiValue else { return false }
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+            return true
+        default:
+            return false
+        }
     }
 
-    var isASCIIDigit: Bool { isASCII && isNumber }
+    /// `[0-9]`
+    var isASCIIDigit: Bool {
+        guard let byte = asciiValue else { return false }
+        return byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+    }
 }

@@ -129,8 +129,12 @@ extension LambdaAPI {
         return data
     }
 
+    /// One encoder for all responses: it holds no per-call state, and building one per response shows up
+    /// in profiles.
+    static let encoder = JSONEncoder()
+
     func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try JSONEncoder().encode(value)
+        let data = try Self.encoder.encode(value)
         return Response(
             status: status, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
