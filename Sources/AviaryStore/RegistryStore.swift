@@ -10,10 +10,11 @@ import Synchronization
 /// the pure rules of `AviaryCore`, the differences are written in one transaction, and only after the
 /// commit does the snapshot change. A failed write changes neither.
 public final class RegistryStore: Sendable {
-    private let writer: any DatabaseWriter
+    let writer: any DatabaseWriter
     private let snapshot: Mutex<Registry>
     private let now: @Sendable () -> Timestamp
     private let makeRevisionId: @Sendable () -> String
+    private let commits: GroupCommit<Change>
 
     /// Opens (creating if needed) the database at `path` in WAL mode and loads the snapshot.
     public static func open(
@@ -23,6 +24,9 @@ public final class RegistryStore: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         let pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB opens WAL pools with synchronous=NORMAL, which can lose the last commits on power loss.
+        // An acknowledged alias change must survive that: FULL syncs the WAL on every commit.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         return try RegistryStore(writer: pool, now: now, makeRevisionId: makeRevisionId)
     }
 
@@ -43,6 +47,7 @@ public final class RegistryStore: Sendable {
         self.now = now
         self.makeRevisionId = makeRevisionId
         self.snapshot = Mutex(try writer.read(Self.load))
+        self.commits = GroupCommit()
     }
 
     public static let systemNow: @Sendable () -> Timestamp = {
@@ -68,12 +73,10 @@ public final class RegistryStore: Sendable {
         _ name: FunctionName,
         _ make: @escaping @Sendable (ChangeContext) throws -> (LambdaFunction, Result)
     ) async throws -> Result {
-        try await write { db, context in
-            guard self.function(name) == nil else {
-                throw LambdaError.resourceConflict("Function already exist: \(name)")
-            }
+        try await write(name) { current, context in
+            guard current == nil else { throw LambdaError.resourceConflict("Function already exist: \(name)") }
             let (function, result) = try make(context)
-            return (nil, function, result)
+            return (function, result)
         }
     }
 
@@ -82,43 +85,72 @@ public final class RegistryStore: Sendable {
         _ name: FunctionName, scope: AccountScope,
         _ body: @escaping @Sendable (inout LambdaFunction, ChangeContext) throws -> Result
     ) async throws -> Result {
-        try await write { db, context in
-            guard let before = self.function(name) else { throw LambdaError.functionNotFound(scope.functionARN(name)) }
-            var after = before
-            let result = try body(&after, context)
-            return (before, after, result)
+        try await write(name) { current, context in
+            guard var function = current else { throw LambdaError.functionNotFound(scope.functionARN(name)) }
+            let result = try body(&function, context)
+            return (function, result)
         }
     }
 
     /// Removes a function with all its versions and aliases; the function's 404 if it does not exist.
     public func delete(_ name: FunctionName, scope: AccountScope) async throws {
-        try await write { db, context in
-            guard let before = self.function(name) else { throw LambdaError.functionNotFound(scope.functionARN(name)) }
-            return (before, nil, ())
+        try await write(name) { current, _ in
+            guard current != nil else { throw LambdaError.functionNotFound(scope.functionARN(name)) }
+            return (nil, ())
         }
     }
 
-    /// Runs one serialized write: `change` returns the function before and after; differences are
-    /// committed in one transaction, then published to the snapshot.
+    /// One change of one function: from its current state (nil: absent) to the new one, plus a result.
+    struct Change: Sendable {
+        let name: FunctionName
+        let apply: @Sendable (LambdaFunction?, ChangeContext) throws -> (LambdaFunction?, any Sendable)
+    }
+
     private func write<Result: Sendable>(
-        _ change: @escaping @Sendable (Database, ChangeContext) throws -> (LambdaFunction?, LambdaFunction?, Result)
+        _ name: FunctionName,
+        _ apply: @escaping @Sendable (LambdaFunction?, ChangeContext) throws -> (LambdaFunction?, Result)
     ) async throws -> Result {
-        try await writer.writeWithoutTransaction { db in
-            let context = ChangeContext(now: self.now(), makeRevisionId: self.makeRevisionId)
-            let (before, after, result) = try change(db, context)
-            guard before != after else { return result }
-            try db.inTransaction {
-                try Self.persist(before: before, after: after, in: db)
-                return .commit
-            }
-            self.snapshot.withLock { registry in
-                if let after {
-                    registry.functions[after.name] = after
-                } else if let before {
-                    registry.functions[before.name] = nil
+        let change = Change(name: name) { current, context in
+            let (after, result) = try apply(current, context)
+            return (after, result)
+        }
+        // The batch returns exactly what `apply` produced, so the cast cannot fail.
+        return try await commits.submit(change, runBatch: commit).get() as! Result
+    }
+
+    /// Runs a batch of changes in order, each seeing the ones before it, and commits the net difference in
+    /// one transaction. A change whose rule fails is skipped (its caller gets the error); if the commit
+    /// fails, every change of the batch fails and neither the database nor the snapshot moves.
+    private func commit(_ batch: [Change]) async -> [GroupCommit<Change>.Outcome] {
+        do {
+            return try await writer.writeWithoutTransaction { db in
+                var original: [FunctionName: LambdaFunction?] = [:]
+                var latest: [FunctionName: LambdaFunction?] = [:]
+                var outcomes: [GroupCommit<Change>.Outcome] = []
+                for change in batch {
+                    let current = latest[change.name] ?? self.function(change.name)
+                    do {
+                        let (after, result) = try change.apply(current, ChangeContext(now: self.now(), makeRevisionId: self.makeRevisionId))
+                        if original[change.name] == nil { original[change.name] = .some(current) }
+                        latest[change.name] = .some(after)
+                        outcomes.append(.success(result))
+                    } catch {
+                        outcomes.append(.failure(error))
+                    }
                 }
+                let changed = latest.filter { name, after in original[name]! != after }
+                guard !changed.isEmpty else { return outcomes }
+                try db.inTransaction {
+                    for (name, after) in changed { try Self.persist(before: original[name]!, after: after, in: db) }
+                    return .commit
+                }
+                self.snapshot.withLock { registry in
+                    for (name, after) in changed { registry.functions[name] = after }
+                }
+                return outcomes
             }
-            return result
+        } catch {
+            return batch.map { _ in .failure(error) }
         }
     }
 }

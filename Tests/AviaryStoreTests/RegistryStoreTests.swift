@@ -25,10 +25,13 @@ let storeScope = AccountScope()
         }
     }
 
-    @Test func theDatabaseRunsInWALMode() throws {
-        _ = try RegistryStore.open(path: databasePath)
+    @Test func theDatabaseRunsInWALModeAndSyncsEveryCommit() async throws {
+        let store = try RegistryStore.open(path: databasePath)
         let mode = try DatabaseQueue(path: databasePath).read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
+        // 2 = FULL: a commit is on disk before the write returns, not only in the OS cache.
+        let synchronous = try await store.writer.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") }
+        #expect(synchronous == 2)
     }
 
     @Test func aReopenedStoreShowsExactlyWhatWasCommitted() async throws {
@@ -120,5 +123,39 @@ let storeScope = AccountScope()
         #expect(function.versions.count == 40)
         #expect(function.lastVersionNumber == 40)
         #expect(try RegistryStore.open(path: directory.path("aviary.sqlite")).registry == store.registry)
+    }
+}
+
+extension RegistryStoreTests {
+    @Test func aFailingChangeInABatchDoesNotAffectTheOthers() async throws {
+        let store = try RegistryStore.open(path: databasePath)
+        _ = try await createFunction(store, "orders", publish: true)
+        let name = FunctionName(trusted: "orders")
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<30 {
+                group.addTask {
+                    do {
+                        try await store.update(name, scope: storeScope) { function, context in
+                            // Odd changes break a rule after mutating: they must leave no trace.
+                            try function.updateConfiguration(FunctionSettings(description: "d\(index)"), expectedRevisionId: nil, context: context)
+                            if index % 2 == 1 { try function.deleteVersion(VersionNumber(1)); _ = try function.createAlias(name: AliasName(trusted: "x"), functionVersion: "999", description: nil, weights: nil, scope: storeScope, context: context) }
+                            _ = try function.publishVersion(context: context)
+                        }
+                        return true
+                    } catch {
+                        return false
+                    }
+                }
+            }
+            var outcomes: [Bool] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        #expect(results.filter { $0 }.count == 15)
+        let function = try #require(store.function(name))
+        #expect(function.versions.count == 16)  // version 1 is still there, plus one per successful change
+        #expect(function.aliases.isEmpty)
+        let reopened = try RegistryStore.open(path: directory.path("aviary.sqlite"))
+        #expect(reopened.registry == store.registry)
     }
 }
