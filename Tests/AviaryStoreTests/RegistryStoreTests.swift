@@ -27,7 +27,7 @@ let storeScope = AccountScope()
 
     @Test func theDatabaseRunsInWALModeAndSyncsEveryCommit() async throws {
         let store = try RegistryStore.open(path: databasePath)
-        let mode = try DatabaseQueue(path: databasePath).read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
+        let mode = try await DatabaseQueue(path: databasePath).read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
         // 2 = FULL: a commit is on disk before the write returns, not only in the OS cache.
         let synchronous = try await store.writer.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") }
