@@ -16,7 +16,8 @@ public struct FunctionIdentifier: Sendable, Hashable {
     ///
     /// - Parameters:
     ///   - scope: ARNs must name this server's region and account.
-    ///   - allowsQualifier: false for operations whose identifier must be unqualified (CreateFunction).
+    ///   - field: the request member named in validation errors.
+    ///   - maxLength: 256 for most operations, 140 where the model's `FunctionName` shape applies.
     public init(parsing raw: String, scope: AccountScope, field: String = "functionName", maxLength: Int = 256)
         throws(LambdaError)
     {
