@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
     ],
     targets: [
         // Pure model and rules: names, ARNs, versions, aliases, routing, validation, errors. No I/O.
@@ -42,12 +44,34 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Execution environments: worker processes speaking the Lambda Runtime API, warm pools, bootstraps.
+        .target(
+            name: "AviaryRuntime",
+            dependencies: [
+                "AviaryCore",
+                "AviaryStore",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
+            resources: [
+                .embedInCode("Bootstraps/python_bootstrap.py"),
+                .embedInCode("Bootstraps/node_bootstrap.mjs"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // HTTP: the AWS Lambda REST API over Hummingbird 2.
         .target(
             name: "AviaryServer",
             dependencies: [
                 "AviaryCore",
                 "AviaryStore",
+                "AviaryRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -61,6 +85,7 @@ let package = Package(
             dependencies: [
                 "AviaryCore",
                 "AviaryStore",
+                "AviaryRuntime",
                 "AviaryServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -99,6 +124,7 @@ let package = Package(
             dependencies: [
                 "AviaryCore",
                 "AviaryStore",
+                "AviaryRuntime",
                 "AviaryServer",
                 "AviaryCLI",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,5 +1,6 @@
 public import ArgumentParser
 public import AviaryCore
+import AviaryRuntime
 import AviaryServer
 import AviaryStore
 public import Foundation
@@ -83,10 +84,13 @@ public struct Serve: AsyncParsableCommand {
         let dataDir = try DataDirectory.open(settings.dataDir)
         let store = try RegistryStore.open(path: dataDir.databasePath)
         let code = try CodeStore(root: dataDir.codeRoot)
-        let router = buildRouter(store: store, code: code, scope: settings.scope)
+        let runtime = try FunctionRuntime(
+            settings: RuntimeSettings(dataDirectory: settings.dataDir, scope: settings.scope), code: code, logger: logger)
+        let router = buildRouter(store: store, code: code, runtime: runtime, scope: settings.scope)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "aviary"),
+            services: [runtime],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
                 Self.printBanner(settings: settings, port: port, functions: store.registry.functions.count)

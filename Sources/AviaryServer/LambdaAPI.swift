@@ -1,4 +1,5 @@
 public import AviaryCore
+public import AviaryRuntime
 public import AviaryStore
 import Foundation
 import HTTPTypes
@@ -13,15 +14,17 @@ import NIOFoundationCompat
 public struct LambdaAPI: Sendable {
     let store: RegistryStore
     let code: CodeStore
+    let runtime: FunctionRuntime
     let scope: AccountScope
 
     /// Largest CreateFunction / UpdateFunctionCode request AWS accepts (a 50 MB zip, base64-encoded, plus JSON).
     static let maxCodeRequestBytes = 70_167_211
     static let maxRequestBytes = 6 * 1024 * 1024
 
-    public init(store: RegistryStore, code: CodeStore, scope: AccountScope) {
+    public init(store: RegistryStore, code: CodeStore, runtime: FunctionRuntime, scope: AccountScope) {
         self.store = store
         self.code = code
+        self.runtime = runtime
         self.scope = scope
     }
 
@@ -35,6 +38,7 @@ public struct LambdaAPI: Sendable {
         functions.put(":name/configuration", use: updateFunctionConfiguration)
         functions.put(":name/code", use: updateFunctionCode)
         functions.post(":name/versions", use: publishVersion)
+        functions.post(":name/invocations", use: invoke)
         functions.get(":name/versions", use: listVersionsByFunction)
         functions.post(":name/aliases", use: createAlias)
         functions.get(":name/aliases", use: listAliases)

@@ -1,9 +1,11 @@
 import AviaryCore
+import AviaryRuntime
 import AviaryServer
 import AviaryStore
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import NIOCore
 import NIOFoundationCompat
 import HTTPTypes
@@ -18,8 +20,10 @@ struct TestServer {
     init() throws {
         store = try RegistryStore.inMemory()
         codeRoot = FileManager.default.temporaryDirectory.appendingPathComponent("aviary-code-\(UUID().uuidString)")
-        let code = try CodeStore(root: codeRoot)
-        app = Application(router: buildRouter(store: store, code: code, scope: AccountScope()))
+        let code = try CodeStore(root: codeRoot.appendingPathComponent("code"))
+        let runtime = try FunctionRuntime(
+            settings: RuntimeSettings(dataDirectory: codeRoot, scope: AccountScope()), code: code, logger: Logger(label: "test"))
+        app = Application(router: buildRouter(store: store, code: code, runtime: runtime, scope: AccountScope()))
     }
 
     func run(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {

@@ -1,0 +1,234 @@
+public import AviaryCore
+import Foundation
+import Logging
+public import NIOCore
+import NIOPosix
+import Synchronization
+import SystemPackage
+
+/// One execution environment: a worker process running one version's code, serving one invocation at a
+/// time over its own Runtime API listener (127.0.0.1, ephemeral port).
+///
+/// The process writes stdout and stderr straight into the environment's log stream file, where Aviary
+/// also writes the START / END / REPORT lines. Because the file is written synchronously by both, the
+/// bytes between an invocation's START and its REPORT are exactly that invocation's log: no race with
+/// pipe readers.
+public final class ExecutionEnvironment: Sendable {
+    public let id: String
+    public let function: FunctionName
+    public let version: VersionSelector
+    public let configuration: FunctionConfiguration
+    public let logStream: LogStream
+    let eventLoop: any EventLoop
+    private let spawnedAt: ContinuousClock.Instant
+
+    struct InFlight {
+        let invocation: Invocation
+        let continuation: CheckedContinuation<InvocationOutcome?, Never>
+    }
+
+    private struct State {
+        var session = RuntimeSession<EventLoopPromise<Invocation?>, InFlight>()
+        var processID: pid_t?
+        var initDuration: Duration?
+        var deadline: (requestID: String, milliseconds: Int64)?
+        var exitStatus: String?
+    }
+
+    private let state = Mutex(State())
+
+    init(
+        id: String, function: FunctionName, version: VersionSelector, configuration: FunctionConfiguration,
+        logStream: LogStream, eventLoop: any EventLoop
+    ) {
+        self.id = id
+        self.function = function
+        self.version = version
+        self.configuration = configuration
+        self.logStream = logStream
+        self.eventLoop = eventLoop
+        self.spawnedAt = .now
+    }
+
+    public var isDead: Bool { state.withLock { $0.session.isDead } }
+
+    // MARK: Invoking
+
+    /// Runs one invocation; nil if the environment cannot take it (busy or dead), so the caller uses another.
+    ///
+    /// Enforces the function's timeout (plus `initTimeout` while the runtime has not asked for work yet):
+    /// when it expires the process group is killed and the environment is dead; the next invocation
+    /// starts a fresh one.
+    func invoke(_ invocation: Invocation, timeout: Duration, initTimeout: Duration) async -> InvocationResult? {
+        let started = ContinuousClock.now
+        let logStart = logStream.size
+        logStream.write("START RequestId: \(invocation.requestID) Version: \(version)\n")
+        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<InvocationOutcome?, Never>) in
+            begin(invocation, continuation: continuation, timeout: timeout, initTimeout: initTimeout)
+        }
+        guard let outcome else { return nil }
+        let duration = ContinuousClock.now - started
+        let (initDuration, pid) = state.withLock { ($0.initDuration, $0.processID) }
+        let coldStart = initDuration.map { $0 > .zero && logStart == 0 } ?? false
+        let milliseconds = duration.milliseconds
+        var report = "REPORT RequestId: \(invocation.requestID)\tDuration: \(String(format: "%.2f", milliseconds)) ms"
+            + "\tBilled Duration: \(Int(milliseconds.rounded(.up))) ms\tMemory Size: \(configuration.memorySize) MB"
+            + "\tMax Memory Used: \(pid.flatMap(Self.peakMemoryMB) ?? 0) MB\t"
+        if coldStart, let initDuration { report += "Init Duration: \(String(format: "%.2f", initDuration.milliseconds)) ms\t" }
+        logStream.write("END RequestId: \(invocation.requestID)\n" + report + "\n")
+        return InvocationResult(
+            outcome: outcome, executedVersion: version, log: logStream.read(from: logStart), duration: duration)
+    }
+
+    private func begin(
+        _ invocation: Invocation, continuation: CheckedContinuation<InvocationOutcome?, Never>, timeout: Duration,
+        initTimeout: Duration
+    ) {
+        typealias Action = RuntimeSession<EventLoopPromise<Invocation?>, InFlight>.InvokeAction
+        let (action, limit) = state.withLock { state -> (Action, Duration) in
+            let limit = timeout + (state.initDuration == nil ? initTimeout : .zero)
+            state.deadline = (invocation.requestID, Self.epochMilliseconds(after: limit))
+            let action = state.session.invoke(
+                requestID: invocation.requestID, completion: InFlight(invocation: invocation, continuation: continuation))
+            return (action, limit)
+        }
+        switch action {
+        case .deliver(let promise): promise.succeed(invocation)
+        case .wait: break
+        case .unavailable:
+            continuation.resume(returning: nil)
+            return
+        }
+        eventLoop.scheduleTask(in: TimeAmount(limit)) {
+            self.timeOut(requestID: invocation.requestID, after: timeout)
+        }
+    }
+
+    /// The deadline sent to the runtime with this invocation, epoch milliseconds.
+    func deadlineMilliseconds(for requestID: String) -> Int64 {
+        state.withLock { state in
+            guard let deadline = state.deadline, deadline.requestID == requestID else { return 0 }
+            return deadline.milliseconds
+        }
+    }
+
+    private func timeOut(requestID: String, after timeout: Duration) {
+        let completion = state.withLock { state -> InFlight? in
+            guard case .invoking(let pending, _) = state.session.state, pending.requestID == requestID else { return nil }
+            return state.session.terminate().completion
+        }
+        guard let completion else { return }
+        kill()
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        let message = "\(Self.isoNow()) \(requestID) Task timed out after \(String(format: "%.2f", seconds)) seconds"
+        logStream.write(message + "\n")
+        completion.continuation.resume(returning: .functionError(Self.json(["errorMessage": message])))
+    }
+
+    // MARK: Runtime API (called from the listener's event loop)
+
+    func nextRequested(_ promise: EventLoopPromise<Invocation?>) {
+        let (action, delivered) = state.withLock { state in
+            if state.initDuration == nil { state.initDuration = .now - spawnedAt }
+            let action = state.session.nextRequested(promise)
+            var delivered: Invocation?
+            if case .deliver = action, case .invoking(let pending, _) = state.session.state {
+                delivered = pending.completion.invocation
+            }
+            return (action, delivered)
+        }
+        switch action {
+        case .deliver: promise.succeed(delivered)
+        case .park: break
+        case .refuse: promise.succeed(nil)
+        }
+    }
+
+    /// Returns the HTTP status for the runtime: 202, 400 (unknown request id) or 403 (out of order).
+    func resultPosted(requestID: String, body: ByteBuffer, isError: Bool, errorType: String?) -> Int {
+        let action = state.withLock { $0.session.resultPosted(requestID: requestID) }
+        switch action {
+        case .complete(let inFlight):
+            inFlight.continuation.resume(returning: isError ? .functionError(body) : .success(body))
+            return 202
+        case .invalidRequestID: return 400
+        case .invalidStateTransition: return 403
+        }
+    }
+
+    func responseTooLarge(requestID: String) {
+        let action = state.withLock { $0.session.resultPosted(requestID: requestID) }
+        if case .complete(let inFlight) = action {
+            inFlight.continuation.resume(returning: .functionError(Self.json([
+                "errorMessage": "Response payload size exceeded maximum allowed payload size (\(RuntimeAPIHandler.maxBodyBytes) bytes).",
+                "errorType": "Function.ResponseSizeTooLarge",
+            ])))
+        }
+    }
+
+    func initErrorPosted(body: ByteBuffer, errorType: String?) -> Int {
+        state.withLock { $0.session.initErrorPosted(body: Array(buffer: body), errorType: errorType) } ? 202 : 403
+    }
+
+    // MARK: Process lifecycle
+
+    func processStarted(pid: pid_t) {
+        state.withLock { $0.processID = pid }
+    }
+
+    /// The process is gone: fail what was in flight with the runtime's init error or `Runtime.ExitError`.
+    func processExited(status: String) {
+        let (terminated, initFailure) = state.withLock { state in
+            state.exitStatus = status
+            state.processID = nil
+            return (state.session.terminate(), state.session.initFailure)
+        }
+        terminated.parked?.succeed(nil)
+        guard let inFlight = terminated.completion else { return }
+        let body: ByteBuffer
+        if let initFailure {
+            body = ByteBuffer(bytes: initFailure.body)
+        } else {
+            body = Self.json([
+                "errorType": "Runtime.ExitError",
+                "errorMessage": "RequestId: \(inFlight.invocation.requestID) Error: Runtime exited with error: \(status)",
+            ])
+        }
+        inFlight.continuation.resume(returning: .functionError(body))
+    }
+
+    /// Kills the whole process group (the runtime and anything it started).
+    func kill() {
+        let (pid, terminated) = state.withLock { state in (state.processID, state.session.terminate()) }
+        terminated.parked?.succeed(nil)
+        if let pid { _ = Foundation.kill(-pid, SIGKILL) }
+        _ = terminated
+    }
+
+    // MARK: Helpers
+
+    static func json(_ object: [String: String]) -> ByteBuffer {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return ByteBuffer(bytes: data)
+    }
+
+    static func epochMilliseconds(after duration: Duration) -> Int64 {
+        Int64(Date().timeIntervalSince1970 * 1000) + duration.components.seconds * 1000
+            + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// The peak resident memory of a process (`VmHWM`), in MB.
+    static func peakMemoryMB(_ pid: pid_t) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { return nil }
+        return (kilobytes + 1023) / 1024
+    }
+
+    static func isoNow() -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date())
+    }
+}

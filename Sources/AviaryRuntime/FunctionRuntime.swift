@@ -1,0 +1,273 @@
+public import AviaryCore
+public import AviaryStore
+import Foundation
+public import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+public import ServiceLifecycle
+import Subprocess
+import Synchronization
+import SystemPackage
+
+/// Runs functions: warm pools of execution environments per version, cold starts on demand, idle reaping.
+///
+/// A `Service`: its `run()` owns every worker process (each runs as a child task of it) and stops them
+/// all on shutdown. `invoke` hands an event to an idle environment of that version or starts one.
+public final class FunctionRuntime: Service, Sendable {
+    let settings: RuntimeSettings
+    let code: CodeStore
+    let logger: Logger
+    private let launches: AsyncStream<Launch>
+    private let launchQueue: AsyncStream<Launch>.Continuation
+    private let pools = Mutex<[PoolKey: [IdleEnvironment]]>([:])
+    private let live = Mutex<[String: ExecutionEnvironment]>([:])
+
+    struct PoolKey: Hashable {
+        let function: FunctionName
+        let version: VersionSelector
+        let revisionId: String
+    }
+
+    struct IdleEnvironment {
+        let environment: ExecutionEnvironment
+        let since: ContinuousClock.Instant
+    }
+
+    /// A process to start, with the listener its Runtime API is served on.
+    struct Launch: Sendable {
+        let environment: ExecutionEnvironment
+        let executable: String
+        let arguments: [String]
+        let variables: [String: String]
+        let workingDirectory: URL
+        let scratch: URL
+        let listener: any Channel
+    }
+
+    public init(settings: RuntimeSettings, code: CodeStore, logger: Logger) throws {
+        self.settings = settings
+        self.code = code
+        self.logger = logger
+        (launches, launchQueue) = AsyncStream.makeStream(of: Launch.self)
+        try FileManager.default.createDirectory(at: bootstrapFolder, withIntermediateDirectories: true)
+        try Data(PackageResources.python_bootstrap_py).write(to: bootstrapFolder.appendingPathComponent("bootstrap.py"))
+        try Data(PackageResources.node_bootstrap_mjs).write(to: bootstrapFolder.appendingPathComponent("bootstrap.mjs"))
+    }
+
+    var bootstrapFolder: URL { settings.root.appendingPathComponent("bootstrap") }
+
+    // MARK: Service
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.reapIdleEnvironments() }
+            for await launch in launches.cancelOnGracefulShutdown() {
+                group.addTask { await self.runProcess(launch) }
+            }
+            // Shutting down: stop every environment; their tasks end when the processes are gone.
+            for environment in live.withLock({ Array($0.values) }) { environment.kill() }
+            group.cancelAll()
+        }
+    }
+
+    private func reapIdleEnvironments() async {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: min(settings.idleTimeout, .seconds(1)))
+            let now = ContinuousClock.now
+            let expired = pools.withLock { pools in
+                var expired: [ExecutionEnvironment] = []
+                for (key, idle) in pools {
+                    let (old, fresh) = idle.reduce(into: ([IdleEnvironment](), [IdleEnvironment]())) { result, entry in
+                        if now - entry.since >= settings.idleTimeout { result.0.append(entry) } else { result.1.append(entry) }
+                    }
+                    expired += old.map(\.environment)
+                    pools[key] = fresh.isEmpty ? nil : fresh
+                }
+                return expired
+            }
+            for environment in expired { environment.kill() }
+        }
+    }
+
+    // MARK: Invoking
+
+    /// Runs one invocation on `version` of `function` (whose configuration is `configuration`).
+    public func invoke(
+        function: FunctionName, version: VersionSelector, configuration: FunctionConfiguration, invocation: Invocation
+    ) async throws -> InvocationResult {
+        let key = PoolKey(function: function, version: version, revisionId: configuration.revisionId)
+        for _ in 0..<3 {
+            var environment = takeIdle(key)
+            if environment == nil {
+                environment = try await startEnvironment(function: function, version: version, configuration: configuration)
+            }
+            guard let environment else { continue }
+            guard let result = await environment.invoke(
+                invocation, timeout: .seconds(configuration.timeout), initTimeout: settings.initTimeout)
+            else { continue }  // it died between being pooled and being used: take another
+            if !environment.isDead {
+                pools.withLock { $0[key, default: []].append(IdleEnvironment(environment: environment, since: .now)) }
+            }
+            return result
+        }
+        throw RuntimeError("no execution environment could take the invocation")
+    }
+
+    private func takeIdle(_ key: PoolKey) -> ExecutionEnvironment? {
+        pools.withLock { pools in
+            while let entry = pools[key]?.popLast() {
+                if !entry.environment.isDead { return entry.environment }
+            }
+            return nil
+        }
+    }
+
+    /// Binds a Runtime API listener, prepares code, scratch folder and log stream, and queues the process.
+    private func startEnvironment(
+        function: FunctionName, version: VersionSelector, configuration: FunctionConfiguration
+    ) async throws -> ExecutionEnvironment {
+        let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let day = Self.streamDay()
+        let stream = try LogStream(
+            directory: settings.logRoot.appendingPathComponent(function.rawValue), name: "\(day)/[\(version)]\(id)")
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        let environment = ExecutionEnvironment(
+            id: id, function: function, version: version, configuration: configuration, logStream: stream,
+            eventLoop: eventLoop)
+        let listener = try await ServerBootstrap(group: eventLoop)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(RuntimeAPIHandler(environment: environment))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = listener.localAddress?.port ?? 0
+        let codeFolder = try code.unpacked(configuration.code)
+        let scratch = settings.root.appendingPathComponent("tmp").appendingPathComponent(id)
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        let (executable, arguments) = try command(for: configuration.runtime, code: codeFolder)
+        let variables = environmentVariables(
+            function: function, version: version, configuration: configuration, runtimeAPI: "127.0.0.1:\(port)",
+            codeFolder: codeFolder, scratch: scratch, stream: stream.name)
+        live.withLock { $0[id] = environment }
+        launchQueue.yield(Launch(
+            environment: environment, executable: executable, arguments: arguments, variables: variables,
+            workingDirectory: codeFolder, scratch: scratch, listener: listener))
+        return environment
+    }
+
+    /// What to start for a runtime: Aviary's bootstraps for Python and Node, the archive's own `bootstrap`
+    /// for `provided*`.
+    func command(for runtime: Runtime, code: URL) throws -> (String, [String]) {
+        switch runtime.family {
+        case .python:
+            guard let python = settings.python else { throw RuntimeError("python3 is not installed on this machine") }
+            return (python, ["-u", bootstrapFolder.appendingPathComponent("bootstrap.py").path])
+        case .node:
+            guard let node = settings.node else { throw RuntimeError("node is not installed on this machine") }
+            return (node, [bootstrapFolder.appendingPathComponent("bootstrap.mjs").path])
+        case .provided:
+            return (code.appendingPathComponent("bootstrap").path, [])
+        }
+    }
+
+    /// The process environment Lambda sets, plus the function's variables; nothing of the server's own.
+    func environmentVariables(
+        function: FunctionName, version: VersionSelector, configuration: FunctionConfiguration, runtimeAPI: String,
+        codeFolder: URL, scratch: URL, stream: String
+    ) -> [String: String] {
+        let interpreterFolders = [settings.python, settings.node].compactMap { $0 }
+            .map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
+        var path = ["/usr/local/bin", "/usr/bin", "/bin"]
+        for folder in interpreterFolders where !path.contains(folder) { path.append(folder) }
+        var variables: [String: String] = [
+            "LANG": "en_US.UTF-8", "TZ": ":UTC", "PATH": path.joined(separator: ":"),
+            "LD_LIBRARY_PATH": "/lib64:/usr/lib64:\(codeFolder.path):\(codeFolder.path)/lib",
+            "TMPDIR": scratch.path, "HOME": scratch.path,
+        ]
+        for (key, value) in configuration.environment { variables[key] = value }
+        let reserved: [String: String] = [
+            "AWS_LAMBDA_RUNTIME_API": runtimeAPI,
+            "_HANDLER": configuration.handler,
+            "LAMBDA_TASK_ROOT": codeFolder.path,
+            "LAMBDA_RUNTIME_DIR": bootstrapFolder.path,
+            "AWS_LAMBDA_FUNCTION_NAME": function.rawValue,
+            "AWS_LAMBDA_FUNCTION_VERSION": version.description,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": String(configuration.memorySize),
+            "AWS_LAMBDA_LOG_GROUP_NAME": settings.scope.logGroup(function),
+            "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_REGION": settings.scope.region,
+            "AWS_DEFAULT_REGION": settings.scope.region,
+        ]
+        for (key, value) in reserved { variables[key] = value }
+        if configuration.runtime.family != .provided {
+            variables["AWS_EXECUTION_ENV"] = "AWS_Lambda_\(configuration.runtime)"
+        }
+        return variables
+    }
+
+    // MARK: Processes
+
+    private func runProcess(_ launch: Launch) async {
+        let environment = launch.environment
+        defer {
+            live.withLock { $0[environment.id] = nil }
+            launch.listener.close(promise: nil)
+            try? FileManager.default.removeItem(at: launch.scratch)
+        }
+        var options = PlatformOptions()
+        options.createSession = true
+        options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .milliseconds(500))]
+        var variables: [Environment.Key: String] = [:]
+        for (key, value) in launch.variables {
+            if let key = Environment.Key(rawValue: key) { variables[key] = value }
+        }
+        let output = FileDescriptorOutput.fileDescriptor(launch.environment.logStream.descriptor, closeAfterSpawningProcess: false)
+        do {
+            let result = try await Subprocess.run(
+                .path(FilePath(launch.executable)), arguments: Arguments(launch.arguments),
+                environment: .custom(variables), workingDirectory: FilePath(launch.workingDirectory.path),
+                platformOptions: options, input: .none, output: output, error: output
+            ) { execution in
+                environment.processStarted(pid: execution.processIdentifier.value)
+            }
+            environment.processExited(status: Self.describe(result.terminationStatus))
+        } catch {
+            environment.logStream.write("Aviary could not start the runtime: \(error)\n")
+            environment.processExited(status: "could not start \(launch.executable): \(error)")
+        }
+    }
+
+    static func describe(_ status: TerminationStatus) -> String {
+        switch status {
+        case .exited(let code): "exit status \(code)"
+        case .signaled(let signal): "signal: \(Self.signalName(signal))"
+        }
+    }
+
+    static func signalName(_ signal: Int32) -> String {
+        switch signal {
+        case SIGKILL: "killed"
+        case SIGSEGV: "segmentation fault"
+        case SIGABRT: "aborted"
+        case SIGTERM: "terminated"
+        default: "signal \(signal)"
+        }
+    }
+
+    static func streamDay() -> String {
+        let parts = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date())
+        return String(format: "%04d/%02d/%02d", parts.year ?? 1970, parts.month ?? 1, parts.day ?? 1)
+    }
+}
+
+/// A failure of the runtime machinery itself (not of a function).
+public struct RuntimeError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,36 @@
+public import AviaryCore
+public import NIOCore
+
+/// One event handed to an execution environment.
+public struct Invocation: Sendable {
+    public let requestID: String
+    public let payload: ByteBuffer
+    /// What the caller invoked (an alias ARN when called through an alias): `Lambda-Runtime-Invoked-Function-Arn`.
+    public let invokedFunctionARN: String
+    /// Decoded `X-Amz-Client-Context` JSON, passed as `Lambda-Runtime-Client-Context`.
+    public let clientContext: String?
+
+    public init(requestID: String, payload: ByteBuffer, invokedFunctionARN: String, clientContext: String? = nil) {
+        self.requestID = requestID
+        self.payload = payload
+        self.invokedFunctionARN = invokedFunctionARN
+        self.clientContext = clientContext
+    }
+}
+
+/// How an invocation ended, as the Invoke API reports it.
+public enum InvocationOutcome: Sendable, Equatable {
+    /// The handler's response bytes.
+    case success(ByteBuffer)
+    /// A function error: the error JSON (from the runtime, or made by Aviary for timeouts and crashes).
+    case functionError(ByteBuffer)
+}
+
+/// The result of one invocation with what the caller may see of its log.
+public struct InvocationResult: Sendable {
+    public let outcome: InvocationOutcome
+    public let executedVersion: VersionSelector
+    /// The invocation's log (START … REPORT); callers keep its last 4 KB for `LogType: Tail`.
+    public let log: String
+    public let duration: Duration
+}
