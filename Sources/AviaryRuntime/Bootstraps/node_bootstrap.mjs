@@ -10,6 +10,7 @@ import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { format } from "node:util";
 
 const API_PREFIX = "/2018-06-01/runtime";
 const [host, port] = (() => {
@@ -61,7 +62,7 @@ async function initError(type, error) {
 let currentRequestId = "undefined";
 for (const [level, method] of [["INFO", "log"], ["INFO", "info"], ["WARN", "warn"], ["ERROR", "error"], ["DEBUG", "debug"]]) {
   const original = console[method].bind(console);
-  console[method] = (...args) => original(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t`, ...args);
+  console[method] = (...args) => original(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${format(...args)}`);
 }
 
 async function loadHandler() {
