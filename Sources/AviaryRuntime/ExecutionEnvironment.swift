@@ -24,6 +24,7 @@ public final class ExecutionEnvironment: Sendable {
 
     struct InFlight {
         let invocation: Invocation
+        let timeout: Duration
         let continuation: CheckedContinuation<InvocationOutcome?, Never>
     }
 
@@ -32,6 +33,7 @@ public final class ExecutionEnvironment: Sendable {
         var processID: pid_t?
         var initDuration: Duration?
         var deadline: (requestID: String, milliseconds: Int64)?
+        var deliveredAt: ContinuousClock.Instant?
         var exitStatus: String?
     }
 
@@ -67,8 +69,8 @@ public final class ExecutionEnvironment: Sendable {
             begin(invocation, continuation: continuation, timeout: timeout, initTimeout: initTimeout)
         }
         guard let outcome else { return nil }
-        let duration = ContinuousClock.now - started
-        let (initDuration, pid) = state.withLock { ($0.initDuration, $0.processID) }
+        let (initDuration, pid, deliveredAt) = state.withLock { ($0.initDuration, $0.processID, $0.deliveredAt) }
+        let duration = ContinuousClock.now - (deliveredAt ?? started)
         let coldStart = initDuration.map { $0 > .zero && logStart == 0 } ?? false
         let milliseconds = duration.milliseconds
         var report = "REPORT RequestId: \(invocation.requestID)\tDuration: \(String(format: "%.2f", milliseconds)) ms"
@@ -84,24 +86,34 @@ public final class ExecutionEnvironment: Sendable {
         _ invocation: Invocation, continuation: CheckedContinuation<InvocationOutcome?, Never>, timeout: Duration,
         initTimeout: Duration
     ) {
-        typealias Action = RuntimeSession<EventLoopPromise<Invocation?>, InFlight>.InvokeAction
-        let (action, limit) = state.withLock { state -> (Action, Duration) in
-            let limit = timeout + (state.initDuration == nil ? initTimeout : .zero)
-            state.deadline = (invocation.requestID, Self.epochMilliseconds(after: limit))
-            let action = state.session.invoke(
-                requestID: invocation.requestID, completion: InFlight(invocation: invocation, continuation: continuation))
-            return (action, limit)
+        let inFlight = InFlight(invocation: invocation, timeout: timeout, continuation: continuation)
+        let action = state.withLock { state in
+            state.deliveredAt = nil
+            return state.session.invoke(requestID: invocation.requestID, completion: inFlight)
         }
         switch action {
-        case .deliver(let promise): promise.succeed(invocation)
-        case .wait: break
+        case .deliver(let promise):
+            deliver(inFlight, to: promise)
+        case .wait:
+            // Cold start: the runtime has `initTimeout` to ask for work, then the invocation's own timeout runs.
+            eventLoop.scheduleTask(in: TimeAmount(initTimeout)) {
+                self.initTimedOut(requestID: invocation.requestID, after: initTimeout)
+            }
         case .unavailable:
             continuation.resume(returning: nil)
-            return
         }
-        eventLoop.scheduleTask(in: TimeAmount(limit)) {
-            self.timeOut(requestID: invocation.requestID, after: timeout)
+    }
+
+    /// Hands the event to the runtime's parked `/next` and starts the invocation's clock.
+    private func deliver(_ inFlight: InFlight, to promise: EventLoopPromise<Invocation?>) {
+        state.withLock { state in
+            state.deadline = (inFlight.invocation.requestID, Self.epochMilliseconds(after: inFlight.timeout))
+            state.deliveredAt = .now
         }
+        let requestID = inFlight.invocation.requestID
+        let timeout = inFlight.timeout
+        eventLoop.scheduleTask(in: TimeAmount(timeout)) { self.timeOut(requestID: requestID, after: timeout) }
+        promise.succeed(inFlight.invocation)
     }
 
     /// The deadline sent to the runtime with this invocation, epoch milliseconds.
@@ -112,6 +124,25 @@ public final class ExecutionEnvironment: Sendable {
         }
     }
 
+    private func initTimedOut(requestID: String, after limit: Duration) {
+        let completion = state.withLock { state -> InFlight? in
+            guard case .awaitingNext(let pending?) = state.session.state, pending.requestID == requestID else { return nil }
+            return state.session.terminate().completion
+        }
+        guard let completion else { return }
+        kill()
+        fail(completion, message: "\(Self.isoNow()) \(requestID) Task timed out after \(Self.seconds(limit)) seconds")
+    }
+
+    private func fail(_ inFlight: InFlight, message: String) {
+        logStream.write(message + "\n")
+        inFlight.continuation.resume(returning: .functionError(Self.json(["errorMessage": message])))
+    }
+
+    static func seconds(_ duration: Duration) -> String {
+        String(format: "%.2f", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+    }
+
     private func timeOut(requestID: String, after timeout: Duration) {
         let completion = state.withLock { state -> InFlight? in
             guard case .invoking(let pending, _) = state.session.state, pending.requestID == requestID else { return nil }
@@ -119,26 +150,23 @@ public final class ExecutionEnvironment: Sendable {
         }
         guard let completion else { return }
         kill()
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        let message = "\(Self.isoNow()) \(requestID) Task timed out after \(String(format: "%.2f", seconds)) seconds"
-        logStream.write(message + "\n")
-        completion.continuation.resume(returning: .functionError(Self.json(["errorMessage": message])))
+        fail(completion, message: "\(Self.isoNow()) \(requestID) Task timed out after \(Self.seconds(timeout)) seconds")
     }
 
     // MARK: Runtime API (called from the listener's event loop)
 
     func nextRequested(_ promise: EventLoopPromise<Invocation?>) {
-        let (action, delivered) = state.withLock { state in
+        let (action, inFlight) = state.withLock { state in
             if state.initDuration == nil { state.initDuration = .now - spawnedAt }
             let action = state.session.nextRequested(promise)
-            var delivered: Invocation?
+            var inFlight: InFlight?
             if case .deliver = action, case .invoking(let pending, _) = state.session.state {
-                delivered = pending.completion.invocation
+                inFlight = pending.completion
             }
-            return (action, delivered)
+            return (action, inFlight)
         }
         switch action {
-        case .deliver: promise.succeed(delivered)
+        case .deliver: if let inFlight { deliver(inFlight, to: promise) }
         case .park: break
         case .refuse: promise.succeed(nil)
         }

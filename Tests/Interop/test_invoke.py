@@ -1,0 +1,258 @@
+"""Invoke: functions really run, as processes speaking the Lambda Runtime API, through versions and aliases."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from aviary_harness import ROLE, assert_error, call_error, function_arn, raw_request, unique
+
+PYTHON_APP = '''
+import os, time
+CALLS = 0
+
+def handler(event, context):
+    global CALLS
+    CALLS += 1
+    print("handling", json_dumps(event))
+    action = event.get("action")
+    if action == "fail":
+        raise ValueError("boom from handler")
+    if action == "sleep":
+        time.sleep(event["seconds"])
+    if action == "exit":
+        os._exit(3)
+    return {
+        "calls": CALLS,
+        "version": os.environ["AWS_LAMBDA_FUNCTION_VERSION"],
+        "name": os.environ["AWS_LAMBDA_FUNCTION_NAME"],
+        "memory": os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"],
+        "invoked_arn": context.invoked_function_arn,
+        "request_id": context.aws_request_id,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+        "env": {k: v for k, v in os.environ.items()},
+        "marker": MARKER,
+        "event": event,
+    }
+
+def json_dumps(value):
+    import json
+    return json.dumps(value, sort_keys=True)
+'''
+
+NODE_HELLO = '''exports.handler = (event, context, callback) => {
+    console.log('value1 =', event.key1);
+    callback(null, '%s');
+};
+'''
+
+
+def zip_of(files: dict[str, str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path, text in files.items():
+            info = zipfile.ZipInfo(path, date_time=(2024, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, text)
+    return buf.getvalue()
+
+
+def python_zip(marker: str) -> bytes:
+    """The test function; `marker` tells versions apart in their responses."""
+    return zip_of({"app.py": PYTHON_APP.replace("MARKER", repr(marker))})
+
+
+def create_python(lam, name: str, marker: str = "v1", **extra) -> dict:
+    return lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                               Code={"ZipFile": python_zip(marker)}, **extra)
+
+
+def invoke(lam, name: str, payload: dict | None = None, **extra) -> tuple[dict, dict | str | None]:
+    response = lam.invoke(FunctionName=name, Payload=json.dumps(payload or {}).encode(), **extra)
+    body = response["Payload"].read()
+    return response, json.loads(body) if body else None
+
+
+def test_node_hello_world_and_bonjour_by_version_and_alias(cli, tmp_path):
+    name = unique("hello")
+    for text, index in (("Hello World!", 1), ("Bonjour", 2)):
+        path = tmp_path / f"v{index}.zip"
+        path.write_bytes(zip_of({"index.js": NODE_HELLO % text}))
+        if index == 1:
+            created = cli.ok("create-function", "--function-name", name, "--runtime", "nodejs6.10", "--handler",
+                             "index.handler", "--role", ROLE, "--zip-file", f"fileb://{path}", "--publish")
+            assert created["Version"] == "1"
+        else:
+            updated = cli.ok("update-function-code", "--function-name", name, "--zip-file", f"fileb://{path}",
+                             "--publish")
+            assert updated["Version"] == "2"
+
+    def run(*args: str) -> tuple[dict, str]:
+        out = tmp_path / "out.json"
+        result = cli.ok("invoke", "--function-name", name, *args, "--payload", '{"key1": "value1"}', str(out))
+        return result, out.read_text()
+
+    for qualifier, expected in (("1", "Hello World!"), ("2", "Bonjour")):
+        result, body = run("--qualifier", qualifier)
+        assert result["StatusCode"] == 200 and result["ExecutedVersion"] == qualifier
+        assert json.loads(body) == expected
+    cli.ok("create-alias", "--function-name", name, "--name", "live", "--function-version", "1")
+    result, body = run("--qualifier", "live")
+    assert (result["ExecutedVersion"], json.loads(body)) == ("1", "Hello World!")
+    cli.ok("update-alias", "--function-name", name, "--name", "live", "--function-version", "2")
+    result, body = run("--qualifier", "live")
+    assert (result["ExecutedVersion"], json.loads(body)) == ("2", "Bonjour")
+    # The console line format of AWS's Node runtime, seen through Tail.
+    tail = cli.ok("invoke", "--function-name", name, "--qualifier", "2", "--log-type", "Tail",
+                  "--payload", '{"key1": "value1"}', str(tmp_path / "tail.json"))
+    log = base64.b64decode(tail["LogResult"]).decode()
+    assert "\tINFO\tvalue1 = value1" in log
+
+
+def test_a_weighted_alias_splits_traffic_and_reports_the_executed_version(lam, endpoint):
+    name = unique("split")
+    create_python(lam, name, "one", Publish=True)
+    lam.update_function_code(FunctionName=name, ZipFile=python_zip("two"), Publish=True)
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1",
+                     RoutingConfig={"AdditionalVersionWeights": {"2": 0.3}})
+    total = 300
+
+    def call(_):
+        status, headers, body = raw_request(endpoint, "POST", f"/2015-03-31/functions/{name}/invocations?Qualifier=live",
+                                            b"{}")
+        return status, headers.get("x-amz-executed-version"), json.loads(body)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(call, range(total)))
+    assert all(status == 200 for status, _, _ in results)
+    for _, executed, body in results:
+        assert body["version"] == executed, "the body must come from the version the header names"
+        assert body["marker"] == {"1": "one", "2": "two"}[executed]
+        assert body["invoked_arn"] == function_arn(name, "live")
+    share = sum(1 for _, executed, _ in results if executed == "2") / total
+    # 0.3 ± 4.5 standard deviations of a binomial proportion: fails by chance about once in 10^5 runs.
+    tolerance = 4.5 * math.sqrt(0.3 * 0.7 / total)
+    assert abs(share - 0.3) <= tolerance, f"version 2 got {share:.3f} of the traffic"
+
+
+def test_the_process_sees_lambdas_environment_and_nothing_of_the_servers(lam):
+    name = unique("env")
+    create_python(lam, name, Environment={"Variables": {"STAGE": "prod"}}, MemorySize=256)
+    response, body = invoke(lam, name, {"hello": "world"})
+    assert response["StatusCode"] == 200 and response["ExecutedVersion"] == "$LATEST"
+    assert "FunctionError" not in response
+    env = body["env"]
+    assert body["event"] == {"hello": "world"}
+    assert body["name"] == name and body["version"] == "$LATEST" and body["memory"] == "256"
+    assert env["STAGE"] == "prod"
+    assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == f"/aws/lambda/{name}"
+    assert env["AWS_REGION"] == "us-east-1" and env["_HANDLER"] == "app.handler"
+    assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.12"
+    assert env["AWS_LAMBDA_RUNTIME_API"].startswith("127.0.0.1:")
+    # The test runner's (and so the server's) credentials must not leak into functions.
+    assert "AWS_ACCESS_KEY_ID" not in env and "AWS_SHARED_CREDENTIALS_FILE" not in env
+    assert body["invoked_arn"] == function_arn(name)
+    assert 0 < body["remaining_ms"] <= 3000
+    assert len(body["request_id"]) == 36
+
+
+def test_warm_environments_are_reused(lam):
+    name = unique("warm")
+    create_python(lam, name)
+    calls = [invoke(lam, name)[1]["calls"] for _ in range(3)]
+    assert calls == [1, 2, 3]
+
+
+def test_a_handler_exception_is_200_with_function_error_unhandled(lam):
+    name = unique("fail")
+    create_python(lam, name)
+    response, body = invoke(lam, name, {"action": "fail"}, LogType="Tail")
+    assert response["StatusCode"] == 200
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "ValueError" and body["errorMessage"] == "boom from handler"
+    assert body["requestId"] == response["ResponseMetadata"]["RequestId"]
+    assert any("app.py" in frame for frame in body["stackTrace"])
+    log = base64.b64decode(response["LogResult"]).decode()
+    assert "[ERROR] ValueError: boom from handler" in log
+    # The environment survives a handled exception.
+    assert invoke(lam, name)[1]["calls"] == 2
+
+
+def test_a_timeout_kills_the_environment_and_the_next_invoke_starts_fresh(lam):
+    name = unique("slow")
+    create_python(lam, name, Timeout=1)
+    assert invoke(lam, name)[1]["calls"] == 1
+    started = time.monotonic()
+    response, body = invoke(lam, name, {"action": "sleep", "seconds": 5})
+    elapsed = time.monotonic() - started
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorMessage"].endswith("Task timed out after 1.00 seconds")
+    assert elapsed < 4, f"the timeout answered after {elapsed:.1f}s"
+    assert invoke(lam, name)[1]["calls"] == 1, "a timed-out environment is not reused"
+
+
+def test_a_crashing_runtime_is_a_runtime_exit_error(lam):
+    name = unique("crash")
+    create_python(lam, name)
+    response, body = invoke(lam, name, {"action": "exit"})
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ExitError"
+    assert body["errorMessage"].endswith("Runtime exited with error: exit status 3")
+    assert invoke(lam, name)[1]["calls"] == 1
+
+
+def test_an_init_error_reports_the_runtimes_error(lam):
+    name = unique("broken")
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": zip_of({"app.py": "import nosuchmodule\n"})})
+    response, body = invoke(lam, name)
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ImportModuleError"
+    assert "No module named 'nosuchmodule'" in body["errorMessage"]
+
+
+def test_tail_returns_the_invocations_log(lam):
+    name = unique("tail")
+    create_python(lam, name)
+    response, body = invoke(lam, name, {"x": 1}, LogType="Tail")
+    log = base64.b64decode(response["LogResult"]).decode()
+    request_id = body["request_id"]
+    lines = log.splitlines()
+    assert lines[0] == f"START RequestId: {request_id} Version: $LATEST"
+    assert 'handling {"x": 1}' in log
+    assert f"END RequestId: {request_id}" in lines
+    assert lines[-1].startswith(f"REPORT RequestId: {request_id}\tDuration: ")
+    assert "\tMemory Size: 128 MB\t" in lines[-1]
+
+
+def test_dry_run_bad_json_oversize_and_missing_targets(lam, endpoint):
+    name = unique("edge")
+    create_python(lam, name)
+    assert lam.invoke(FunctionName=name, InvocationType="DryRun")["StatusCode"] == 204
+    status, headers, _ = raw_request(endpoint, "POST", f"/2015-03-31/functions/{name}/invocations", b"{not json")
+    assert status == 400 and headers["x-amzn-errortype"] == "InvalidRequestContentException"
+    big = b'"' + b"x" * 6_291_456 + b'"'
+    status, headers, body = raw_request(endpoint, "POST", f"/2015-03-31/functions/{name}/invocations", big)
+    assert status == 413 and headers["x-amzn-errortype"] == "RequestEntityTooLargeException"
+    assert b"Request must be smaller than 6291456 bytes for the InvokeFunction operation" in body
+    assert_error(call_error(lam.invoke, FunctionName=unique("nope")), "ResourceNotFoundException", 404)
+    assert_error(call_error(lam.invoke, FunctionName=name, Qualifier="nope"), "ResourceNotFoundException", 404,
+                 f"Function not found: {function_arn(name, 'nope')}")
+
+
+def test_concurrent_invocations_run_in_parallel_environments(lam):
+    name = unique("parallel")
+    create_python(lam, name)
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda _: invoke(lam, name, {"action": "sleep", "seconds": 1}), range(6)))
+    elapsed = time.monotonic() - started
+    assert all("FunctionError" not in response for response, _ in results)
+    assert elapsed < 5, f"6 one-second invocations took {elapsed:.1f}s: they did not run side by side"
