@@ -120,6 +120,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "AviaryRuntimeTests",
+            dependencies: ["AviaryCore", "AviaryStore", "AviaryRuntime"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "AviaryServerTests",
             dependencies: [
                 "AviaryCore",

@@ -256,3 +256,58 @@ def test_concurrent_invocations_run_in_parallel_environments(lam):
     elapsed = time.monotonic() - started
     assert all("FunctionError" not in response for response, _ in results)
     assert elapsed < 5, f"6 one-second invocations took {elapsed:.1f}s: they did not run side by side"
+
+
+MISBEHAVING_BOOTSTRAP = r'''#!/bin/sh
+# A custom runtime that breaks the protocol before answering properly.
+API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+while true; do
+  HEADERS=$(mktemp)
+  EVENT=$(curl -sS -D "$HEADERS" "$API/invocation/next")
+  ID=$(grep -i '^Lambda-Runtime-Aws-Request-Id:' "$HEADERS" | tr -d '\r' | cut -d' ' -f2)
+  ARN=$(grep -i '^Lambda-Runtime-Invoked-Function-Arn:' "$HEADERS" | tr -d '\r' | cut -d' ' -f2)
+  TYPE=$(grep -i '^Content-Type:' "$HEADERS" | tr -d '\r' | cut -d' ' -f2)
+  WRONG=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$API/invocation/not-$ID/response" -d '"x"')
+  GARBAGE=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$API/nonsense" -d 'zzz')
+  EARLY=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$API/invocation/next")
+  echo "bootstrap handled $ID"
+  curl -s -o /dev/null -X POST "$API/invocation/$ID/response" \
+    -d "{\"wrong\": $WRONG, \"garbage\": $GARBAGE, \"early\": $EARLY, \"type\": \"$TYPE\", \"arn\": \"$ARN\", \"event\": $EVENT}"
+  rm -f "$HEADERS"
+done
+'''
+
+
+def executable_zip(files: dict[str, str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path, text in files.items():
+            info = zipfile.ZipInfo(path, date_time=(2024, 1, 1, 0, 0, 0))
+            info.external_attr = 0o100755 << 16
+            info.create_system = 3
+            zf.writestr(info, text)
+    return buf.getvalue()
+
+
+def test_a_provided_runtime_that_breaks_the_protocol_is_answered_and_cannot_harm_the_server(lam):
+    name = unique("custom")
+    lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="unused",
+                        Code={"ZipFile": executable_zip({"bootstrap": MISBEHAVING_BOOTSTRAP})}, Publish=True)
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    for attempt in range(2):
+        response, body = invoke(lam, name, {"n": attempt}, Qualifier="live", LogType="Tail")
+        assert "FunctionError" not in response, body
+        assert body["event"] == {"n": attempt}
+        assert body["type"] == "application/json"
+        assert body["arn"] == function_arn(name, "live")
+        assert (body["wrong"], body["garbage"], body["early"]) == (400, 404, 403)
+        assert "bootstrap handled" in base64.b64decode(response["LogResult"]).decode()
+
+
+def test_a_provided_function_without_a_bootstrap_fails_clearly(lam):
+    name = unique("nobootstrap")
+    lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="unused",
+                        Code={"ZipFile": zip_of({"README": "no bootstrap here"})})
+    response, body = invoke(lam, name)
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ExitError"
