@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import math
+import sys
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -311,3 +312,36 @@ def test_a_provided_function_without_a_bootstrap_fails_clearly(lam):
     response, body = invoke(lam, name)
     assert response["FunctionError"] == "Unhandled"
     assert body["errorType"] == "Runtime.ExitError"
+
+
+RIC_APP = '''
+def handler(event, context):
+    if event.get("fail"):
+        raise KeyError("missing thing")
+    return {"ric": True, "event": event, "request_id": context.aws_request_id,
+            "arn": context.invoked_function_arn, "version": context.function_version}
+'''
+
+
+def test_the_official_python_runtime_client_runs_unmodified(lam):
+    """awslambdaric (PyPI, installed beside this suite) as a provided.al2023 custom runtime."""
+    name = unique("ric")
+    bootstrap = f'#!/bin/sh\ncd "$LAMBDA_TASK_ROOT"\nexec "{sys.executable}" -m awslambdaric app.handler\n'
+    lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": executable_zip({"bootstrap": bootstrap, "app.py": RIC_APP})}, Publish=True)
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    for n in range(3):
+        response, body = invoke(lam, name, {"n": n}, Qualifier="live")
+        assert "FunctionError" not in response, body
+        assert body == {"ric": True, "event": {"n": n}, "request_id": response["ResponseMetadata"]["RequestId"],
+                        "arn": function_arn(name, "live"), "version": "1"}
+    response, body = invoke(lam, name, {"fail": True}, Qualifier="live")
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "KeyError"
+    # A handler the client cannot import is its init error, reported through /init/error.
+    broken = unique("ricbroken")
+    lam.create_function(FunctionName=broken, Runtime="provided.al2023", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": executable_zip({"bootstrap": bootstrap.replace("app.handler", "nosuch.handler")})})
+    response, body = invoke(lam, broken)
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ImportModuleError"
