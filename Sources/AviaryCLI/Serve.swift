@@ -13,7 +13,8 @@ public struct Serve: AsyncParsableCommand {
         abstract: "Run the Aviary server (AWS Lambda API on a loopback port, state in a local data dir).",
         discussion: """
             Every option can also be set through its environment variable; a flag wins over the variable.
-              AVIARY_HOST, AVIARY_PORT, AVIARY_DATA_DIR, AVIARY_REGION, AVIARY_ACCOUNT_ID, AVIARY_LOG_LEVEL
+              AVIARY_HOST, AVIARY_PORT, AVIARY_DATA_DIR, AVIARY_REGION, AVIARY_ACCOUNT_ID, AVIARY_LOG_LEVEL,
+              AVIARY_ASYNC_RETRY_DELAY
             """)
 
     public static let defaultPort = 2842  // "AVIA" on a phone keypad
@@ -34,6 +35,9 @@ public struct Serve: AsyncParsableCommand {
     @Option(help: "Account id shown in ARNs. (env: AVIARY_ACCOUNT_ID, default: 123456789012)")
     var accountId: String?
 
+    @Option(help: "Seconds before the first retry of a failed Event invocation; the second waits twice as long. (env: AVIARY_ASYNC_RETRY_DELAY, default: 60, as AWS)")
+    var asyncRetryDelay: Int?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical; debug logs one line per request. (env: AVIARY_LOG_LEVEL, default: info)")
     var logLevel: String?
 
@@ -46,6 +50,7 @@ public struct Serve: AsyncParsableCommand {
         public var dataDir: URL
         public var scope: AccountScope
         public var logLevel: Logger.Level
+        public var asyncRetryDelay: Duration
     }
 
     public func settings(environment: [String: String]) throws -> Settings {
@@ -71,9 +76,19 @@ public struct Serve: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
             throw ValidationError("unknown log level '\(levelText)'")
         }
+        var retryDelay = 60
+        if let value = self.asyncRetryDelay {
+            retryDelay = value
+        } else if let text = environment["AVIARY_ASYNC_RETRY_DELAY"] {
+            guard let value = Int(text) else {
+                throw ValidationError("AVIARY_ASYNC_RETRY_DELAY must be a number of seconds, not '\(text)'")
+            }
+            retryDelay = value
+        }
+        guard retryDelay >= 0 else { throw ValidationError("the async retry delay cannot be negative") }
         return Settings(
             host: host, port: port, dataDir: dataDir, scope: AccountScope(region: region, accountID: account),
-            logLevel: level)
+            logLevel: level, asyncRetryDelay: .seconds(retryDelay))
     }
 
     public func run() async throws {
@@ -86,11 +101,13 @@ public struct Serve: AsyncParsableCommand {
         let code = try CodeStore(root: dataDir.codeRoot)
         let runtime = try FunctionRuntime(
             settings: RuntimeSettings(dataDirectory: settings.dataDir, scope: settings.scope), code: code, logger: logger)
-        let router = buildRouter(store: store, code: code, runtime: runtime, scope: settings.scope)
+        let events = EventQueue(
+            store: store, runtime: runtime, scope: settings.scope, retryDelay: settings.asyncRetryDelay, logger: logger)
+        let router = buildRouter(store: store, code: code, runtime: runtime, events: events, scope: settings.scope)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "aviary"),
-            services: [runtime],
+            services: [runtime, events],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
                 Self.printBanner(settings: settings, port: port, functions: store.registry.functions.count)

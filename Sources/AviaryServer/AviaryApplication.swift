@@ -6,11 +6,11 @@ import Logging
 
 /// Builds the router with every route Aviary serves.
 public func buildRouter(
-    store: RegistryStore, code: CodeStore, runtime: FunctionRuntime, scope: AccountScope
+    store: RegistryStore, code: CodeStore, runtime: FunctionRuntime, events: EventQueue, scope: AccountScope
 ) -> Router<LambdaRequestContext> {
     let router = Router(context: LambdaRequestContext.self)
     router.add(middleware: AWSErrorMiddleware())
     router.get("health") { _, _ in "ok" }
-    LambdaAPI(store: store, code: code, runtime: runtime, scope: scope).addRoutes(to: router)
+    LambdaAPI(store: store, code: code, runtime: runtime, events: events, scope: scope).addRoutes(to: router)
     return router
 }

@@ -62,7 +62,15 @@ extension LambdaAPI {
         }
         if invocationType == "DryRun" { return Response(status: .noContent) }
         if invocationType == "Event" {
-            throw LambdaError.invalidParameterValue("Aviary does not run Event (asynchronous) invocations yet.")
+            guard payload.readableBytes <= EventQueue.maxPayloadBytes else {
+                throw LambdaError(
+                    .requestEntityTooLarge,
+                    "\(payload.readableBytes) byte payload is too large for the Event invocation type "
+                        + "(limit \(EventQueue.maxPayloadBytes) bytes)")
+            }
+            try await events.enqueue(
+                function: id.name, qualifier: id.qualifier, payload: Data(buffer: payload), requestID: context.requestID)
+            return Response(status: .accepted)
         }
 
         let invokedARN = scope.functionARN(id.name, qualifier: id.qualifier ?? .latest)

@@ -15,16 +15,18 @@ public struct LambdaAPI: Sendable {
     let store: RegistryStore
     let code: CodeStore
     let runtime: FunctionRuntime
+    let events: EventQueue
     let scope: AccountScope
 
     /// Largest CreateFunction / UpdateFunctionCode request AWS accepts (a 50 MB zip, base64-encoded, plus JSON).
     static let maxCodeRequestBytes = 70_167_211
     static let maxRequestBytes = 6 * 1024 * 1024
 
-    public init(store: RegistryStore, code: CodeStore, runtime: FunctionRuntime, scope: AccountScope) {
+    public init(store: RegistryStore, code: CodeStore, runtime: FunctionRuntime, events: EventQueue, scope: AccountScope) {
         self.store = store
         self.code = code
         self.runtime = runtime
+        self.events = events
         self.scope = scope
     }
 

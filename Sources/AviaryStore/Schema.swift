@@ -29,6 +29,18 @@ enum Schema {
                 t.primaryKey(["function", "name"])
             }
         }
+        migrator.registerMigration("v2-event-queue") { db in
+            try db.create(table: "event") { t in
+                t.primaryKey("requestId", .text)
+                t.column("function", .text).notNull()
+                t.column("qualifier", .text)
+                t.column("payload", .blob).notNull()
+                t.column("attempts", .integer).notNull()
+                t.column("enqueuedAt", .integer).notNull()
+                t.column("dueAt", .integer).notNull()
+            }
+            try db.create(index: "event_due", on: "event", columns: ["dueAt"])
+        }
         return migrator
     }
 }

@@ -23,7 +23,10 @@ struct TestServer {
         let code = try CodeStore(root: codeRoot.appendingPathComponent("code"))
         let runtime = try FunctionRuntime(
             settings: RuntimeSettings(dataDirectory: codeRoot, scope: AccountScope()), code: code, logger: Logger(label: "test"))
-        app = Application(router: buildRouter(store: store, code: code, runtime: runtime, scope: AccountScope()))
+        let events = EventQueue(
+            store: store, runtime: runtime, scope: AccountScope(), retryDelay: .seconds(60), logger: Logger(label: "test"))
+        app = Application(
+            router: buildRouter(store: store, code: code, runtime: runtime, events: events, scope: AccountScope()))
     }
 
     func run(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {

@@ -100,8 +100,9 @@ def aviary_bin() -> Path:
 class ServerProcess:
     """One `aviary serve` child process on a free port."""
 
-    def __init__(self, data_dir: Path, log_dir: Path, port: int | None = None):
+    def __init__(self, data_dir: Path, log_dir: Path, port: int | None = None, extra_args: list[str] | None = None):
         self.data_dir = Path(data_dir)
+        self.extra_args = list(extra_args or [])
         self.log_dir = Path(log_dir)
         self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
@@ -120,7 +121,8 @@ class ServerProcess:
                 f"aviary binary not found at {binary}: build it (swift build) or set AVIARY_BIN",
                 pytrace=False,
             )
-        cmd = [str(binary), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", str(self.data_dir)]
+        cmd = [str(binary), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", str(self.data_dir),
+               *self.extra_args]
         return cmd, "/health"
 
     def start(self) -> "ServerProcess":

@@ -52,10 +52,10 @@ def start_server(tmp_path_factory):
     """Factory: start a server on `data_dir` (a fresh one if omitted). Stops leftovers at teardown."""
     started: list[ServerProcess] = []
 
-    def _start(data_dir: Path | None = None) -> ServerProcess:
+    def _start(data_dir: Path | None = None, *extra_args: str) -> ServerProcess:
         if data_dir is None:
             data_dir = tmp_path_factory.mktemp("data")
-        srv = ServerProcess(data_dir=data_dir, log_dir=tmp_path_factory.mktemp("logs"))
+        srv = ServerProcess(data_dir=data_dir, log_dir=tmp_path_factory.mktemp("logs"), extra_args=list(extra_args))
         started.append(srv)
         return srv.start()
 
