@@ -14,7 +14,7 @@ public struct Serve: AsyncParsableCommand {
         discussion: """
             Every option can also be set through its environment variable; a flag wins over the variable.
               AVIARY_HOST, AVIARY_PORT, AVIARY_DATA_DIR, AVIARY_REGION, AVIARY_ACCOUNT_ID, AVIARY_LOG_LEVEL,
-              AVIARY_ASYNC_RETRY_DELAY
+              AVIARY_ASYNC_RETRY_DELAY, AVIARY_MAX_CONCURRENCY
             """)
 
     public static let defaultPort = 2842  // "AVIA" on a phone keypad
@@ -38,6 +38,9 @@ public struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds before the first retry of a failed Event invocation; the second waits twice as long. (env: AVIARY_ASYNC_RETRY_DELAY, default: 60, as AWS)")
     var asyncRetryDelay: Int?
 
+    @Option(help: "Invocations running at once across all functions; more are throttled with 429. (env: AVIARY_MAX_CONCURRENCY, default: 1000, as AWS's account limit)")
+    var maxConcurrency: Int?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical; debug logs one line per request. (env: AVIARY_LOG_LEVEL, default: info)")
     var logLevel: String?
 
@@ -51,6 +54,7 @@ public struct Serve: AsyncParsableCommand {
         public var scope: AccountScope
         public var logLevel: Logger.Level
         public var asyncRetryDelay: Duration
+        public var maxConcurrency: Int
     }
 
     public func settings(environment: [String: String]) throws -> Settings {
@@ -86,9 +90,17 @@ public struct Serve: AsyncParsableCommand {
             retryDelay = value
         }
         guard retryDelay >= 0 else { throw ValidationError("the async retry delay cannot be negative") }
+        var maxConcurrency = 1000
+        if let value = self.maxConcurrency {
+            maxConcurrency = value
+        } else if let text = environment["AVIARY_MAX_CONCURRENCY"] {
+            guard let value = Int(text) else { throw ValidationError("AVIARY_MAX_CONCURRENCY must be a number, not '\(text)'") }
+            maxConcurrency = value
+        }
+        guard maxConcurrency >= 1 else { throw ValidationError("the maximum concurrency must be at least 1") }
         return Settings(
             host: host, port: port, dataDir: dataDir, scope: AccountScope(region: region, accountID: account),
-            logLevel: level, asyncRetryDelay: .seconds(retryDelay))
+            logLevel: level, asyncRetryDelay: .seconds(retryDelay), maxConcurrency: maxConcurrency)
     }
 
     public func run() async throws {
@@ -100,7 +112,9 @@ public struct Serve: AsyncParsableCommand {
         let store = try RegistryStore.open(path: dataDir.databasePath)
         let code = try CodeStore(root: dataDir.codeRoot)
         let runtime = try FunctionRuntime(
-            settings: RuntimeSettings(dataDirectory: settings.dataDir, scope: settings.scope), code: code, logger: logger)
+            settings: RuntimeSettings(
+                dataDirectory: settings.dataDir, scope: settings.scope, maxConcurrency: settings.maxConcurrency),
+            code: code, logger: logger)
         let events = EventQueue(
             store: store, runtime: runtime, scope: settings.scope, retryDelay: settings.asyncRetryDelay, logger: logger)
         let router = buildRouter(store: store, code: code, runtime: runtime, events: events, scope: settings.scope)

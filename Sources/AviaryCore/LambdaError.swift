@@ -24,10 +24,13 @@ public struct LambdaError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var code: Code
     public var message: String
+    /// `Reason` of a `TooManyRequestsException` (e.g. `ReservedFunctionConcurrentInvocationLimitExceeded`).
+    public var reason: String?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, reason: String? = nil) {
         self.code = code
         self.message = message
+        self.reason = reason
     }
 
     public var description: String { "\(code): \(message)" }
@@ -40,6 +43,11 @@ extension LambdaError {
 
     public static func resourceNotFound(_ message: String) -> LambdaError {
         LambdaError(.resourceNotFound, message)
+    }
+
+    /// A throttle: 429 `Rate Exceeded.` with the reason AWS gives.
+    public static func throttled(reason: String) -> LambdaError {
+        LambdaError(.tooManyRequests, "Rate Exceeded.", reason: reason)
     }
 
     public static func resourceConflict(_ message: String) -> LambdaError {

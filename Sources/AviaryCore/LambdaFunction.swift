@@ -11,10 +11,13 @@ public struct LambdaFunction: Sendable, Hashable, Codable {
     /// The highest number ever published, kept after that version is deleted so numbers are never reused.
     public var lastVersionNumber: Int
     public var tags: [String: String]
+    /// `ReservedConcurrentExecutions`: at most this many invocations at once (0 stops the function).
+    public var reservedConcurrency: Int?
 
     public init(
         name: FunctionName, latest: FunctionConfiguration, versions: [VersionNumber: PublishedVersion] = [:],
-        aliases: [AliasName: Alias] = [:], lastVersionNumber: Int = 0, tags: [String: String] = [:]
+        aliases: [AliasName: Alias] = [:], lastVersionNumber: Int = 0, tags: [String: String] = [:],
+        reservedConcurrency: Int? = nil
     ) {
         self.name = name
         self.latest = latest
@@ -22,6 +25,7 @@ public struct LambdaFunction: Sendable, Hashable, Codable {
         self.aliases = aliases
         self.lastVersionNumber = lastVersionNumber
         self.tags = tags
+        self.reservedConcurrency = reservedConcurrency
     }
 
     /// The configuration of `$LATEST` or of a published version; nil if that version does not exist.

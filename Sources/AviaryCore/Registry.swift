@@ -41,6 +41,27 @@ public struct Registry: Sendable, Hashable {
         return try Page.slice(entries, key: { "\($0.name)\u{1}\($0.version.listingKey)" }, marker: marker, maxItems: maxItems)
     }
 
+    /// The account's concurrency limit, as AWS's default.
+    public static let accountConcurrency = 1000
+    /// What AWS keeps unreserved for functions without a reservation.
+    public static let minimumUnreserved = 100
+
+    /// Concurrency not reserved by any function.
+    public var unreservedConcurrency: Int {
+        Self.accountConcurrency - functions.values.compactMap(\.reservedConcurrency).reduce(0, +)
+    }
+
+    /// Checks a PutFunctionConcurrency request against the account's limits.
+    public func validateReservation(_ value: Int, for name: FunctionName) throws(LambdaError) {
+        guard value >= 0 else { throw .tooSmall(value: value, field: "reservedConcurrentExecutions", min: 0) }
+        let othersReserved = functions.values.filter { $0.name != name }.compactMap(\.reservedConcurrency).reduce(0, +)
+        guard Self.accountConcurrency - othersReserved - value >= Self.minimumUnreserved else {
+            throw .invalidParameterValue(
+                "Specified ReservedConcurrentExecutions for function decreases account's "
+                    + "UnreservedConcurrentExecution below its minimum value of [\(Self.minimumUnreserved)].")
+        }
+    }
+
     /// Total size of all stored archives and the function count, for GetAccountSettings.
     public var usage: (totalCodeSize: Int, functionCount: Int) {
         var codes: [String: Int] = [:]

@@ -87,11 +87,18 @@ public final class EventQueue: Service, Sendable {
                 invokedFunctionARN: qualifier.map { scope.functionARN(event.function, qualifier: $0) }
                     ?? scope.functionARN(event.function))
             let result = try await runtime.invoke(
-                function: event.function, version: version, configuration: configuration, invocation: invocation)
+                function: event.function, version: version, configuration: configuration,
+                reservedConcurrency: function.reservedConcurrency, invocation: invocation)
             if case .success = result.outcome {
                 try await store.events.remove(requestID: event.requestID)
                 return
             }
+        } catch let error as LambdaError where error.code == .tooManyRequests {
+            // Throttles are retried without using up an attempt, as AWS does.
+            event.dueAt = Timestamp(millisecondsSince1970: RegistryStore.systemNow().millisecondsSince1970 + 1000)
+            pending.withLock { $0.append(event) }
+            doorbell.ring()
+            return
         } catch let error as LambdaError where error.code == .resourceNotFound {
             logger.warning("event dropped: \(error.message)", metadata: metadata)
             try? await store.events.remove(requestID: event.requestID)

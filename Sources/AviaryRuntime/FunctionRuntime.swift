@@ -22,6 +22,7 @@ public final class FunctionRuntime: Service, Sendable {
     private let launchQueue: AsyncStream<Launch>.Continuation
     private let pools = Mutex<[PoolKey: [IdleEnvironment]]>([:])
     private let live = Mutex<[String: ExecutionEnvironment]>([:])
+    private let running = Mutex<(total: Int, perFunction: [FunctionName: Int])>((0, [:]))
 
     struct PoolKey: Hashable {
         let function: FunctionName
@@ -93,9 +94,15 @@ public final class FunctionRuntime: Service, Sendable {
     // MARK: Invoking
 
     /// Runs one invocation on `version` of `function` (whose configuration is `configuration`).
+    ///
+    /// Throttled with AWS's 429 when the function's reserved concurrency or the server's overall cap is
+    /// reached.
     public func invoke(
-        function: FunctionName, version: VersionSelector, configuration: FunctionConfiguration, invocation: Invocation
+        function: FunctionName, version: VersionSelector, configuration: FunctionConfiguration,
+        reservedConcurrency: Int? = nil, invocation: Invocation
     ) async throws -> InvocationResult {
+        try acquireSlot(function, reserved: reservedConcurrency)
+        defer { releaseSlot(function) }
         let key = PoolKey(function: function, version: version, revisionId: configuration.revisionId)
         for _ in 0..<3 {
             var environment = takeIdle(key)
@@ -112,6 +119,28 @@ public final class FunctionRuntime: Service, Sendable {
             return result
         }
         throw RuntimeError("no execution environment could take the invocation")
+    }
+
+    private func acquireSlot(_ function: FunctionName, reserved: Int?) throws {
+        try running.withLock { running in
+            let current = running.perFunction[function, default: 0]
+            if let reserved, current >= reserved {
+                throw LambdaError.throttled(reason: "ReservedFunctionConcurrentInvocationLimitExceeded")
+            }
+            if running.total >= settings.maxConcurrency {
+                throw LambdaError.throttled(reason: "ConcurrentInvocationLimitExceeded")
+            }
+            running.total += 1
+            running.perFunction[function] = current + 1
+        }
+    }
+
+    private func releaseSlot(_ function: FunctionName) {
+        running.withLock { running in
+            running.total -= 1
+            let left = running.perFunction[function, default: 1] - 1
+            running.perFunction[function] = left > 0 ? left : nil
+        }
     }
 
     private func takeIdle(_ key: PoolKey) -> ExecutionEnvironment? {

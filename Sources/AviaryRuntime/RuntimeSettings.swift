@@ -12,12 +12,15 @@ public struct RuntimeSettings: Sendable {
     public var initTimeout: Duration
     /// Idle environments older than this are stopped.
     public var idleTimeout: Duration
+    /// Invocations running at once across all functions (AWS's account default: 1000).
+    public var maxConcurrency: Int
     /// Interpreters for `python3.*` and `nodejs*` functions (absolute paths).
     public var python: String?
     public var node: String?
 
     public init(
         dataDirectory: URL, scope: AccountScope, initTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(300),
+        maxConcurrency: Int = 1000,
         searchPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
     ) {
         self.root = dataDirectory.appendingPathComponent("runtime")
@@ -25,6 +28,7 @@ public struct RuntimeSettings: Sendable {
         self.scope = scope
         self.initTimeout = initTimeout
         self.idleTimeout = idleTimeout
+        self.maxConcurrency = maxConcurrency
         self.python = Self.find("python3", in: searchPath)
         self.node = Self.find("node", in: searchPath)
     }

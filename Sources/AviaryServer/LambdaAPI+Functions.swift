@@ -56,7 +56,8 @@ extension LambdaAPI {
         return try json(
             GetFunctionWire(
                 Configuration: configuration, Code: .init(Location: "http://\(host)/v1/code/\(hex)"),
-                Tags: function.tags.isEmpty ? nil : function.tags))
+                Tags: function.tags.isEmpty ? nil : function.tags,
+                Concurrency: function.reservedConcurrency.map { ConcurrencyWire(ReservedConcurrentExecutions: $0) }))
     }
 
     @Sendable func getFunctionConfiguration(_ request: Request, context: LambdaRequestContext) async throws -> Response {
@@ -163,10 +164,12 @@ extension LambdaAPI {
     }
 
     @Sendable func getAccountSettings(_ request: Request, context: LambdaRequestContext) async throws -> Response {
-        let usage = store.registry.usage
+        let registry = store.registry
+        let usage = registry.usage
         return try json(
             AccountSettingsWire(
-                AccountLimit: .init(), AccountUsage: .init(TotalCodeSize: usage.totalCodeSize, FunctionCount: usage.functionCount)))
+                AccountLimit: .init(UnreservedConcurrentExecutions: registry.unreservedConcurrency),
+                AccountUsage: .init(TotalCodeSize: usage.totalCodeSize, FunctionCount: usage.functionCount)))
     }
 
     /// Serves a stored archive: the `Code.Location` GetFunction returns.
@@ -194,5 +197,32 @@ extension Data {
             index = next
         }
         self.init(bytes)
+    }
+}
+
+extension LambdaAPI {
+    @Sendable func putFunctionConcurrency(_ request: Request, context: LambdaRequestContext) async throws -> Response {
+        let name = try unqualifiedName(context)
+        let body = try await body(PutFunctionConcurrencyBody.self, of: request, operation: "PutFunctionConcurrency")
+        guard let value = body.ReservedConcurrentExecutions else {
+            throw LambdaError.validation(
+                value: "null", field: "reservedConcurrentExecutions", constraint: "Member must not be null")
+        }
+        _ = try store.registry.function(name, scope: scope)
+        try store.registry.validateReservation(value, for: name)
+        try await store.update(name, scope: scope) { function, _ in function.reservedConcurrency = value }
+        return try json(ConcurrencyWire(ReservedConcurrentExecutions: value))
+    }
+
+    @Sendable func getFunctionConcurrency(_ request: Request, context: LambdaRequestContext) async throws -> Response {
+        let name = try unqualifiedName(context)
+        let function = try store.registry.function(name, scope: scope)
+        return try json(ConcurrencyWire(ReservedConcurrentExecutions: function.reservedConcurrency))
+    }
+
+    @Sendable func deleteFunctionConcurrency(_ request: Request, context: LambdaRequestContext) async throws -> Response {
+        let name = try unqualifiedName(context)
+        try await store.update(name, scope: scope) { function, _ in function.reservedConcurrency = nil }
+        return Response(status: .noContent)
     }
 }

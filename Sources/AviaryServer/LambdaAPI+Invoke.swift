@@ -80,7 +80,8 @@ extension LambdaAPI {
             invokedFunctionARN: id.qualifier == nil ? scope.functionARN(id.name) : invokedARN,
             clientContext: clientContext)
         let result = try await runtime.invoke(
-            function: id.name, version: version, configuration: configuration, invocation: invocation)
+            function: id.name, version: version, configuration: configuration,
+            reservedConcurrency: function.reservedConcurrency, invocation: invocation)
 
         var headers: HTTPFields = [.contentType: "application/json", .amzExecutedVersion: version.description]
         let body: ByteBuffer

@@ -48,6 +48,9 @@ public struct LambdaAPI: Sendable {
         functions.put(":name/aliases/:alias", use: updateAlias)
         functions.delete(":name/aliases/:alias", use: deleteAlias)
         router.get("2016-08-19/account-settings", use: getAccountSettings)
+        router.put("2017-10-31/functions/:name/concurrency", use: putFunctionConcurrency)
+        router.get("2019-09-30/functions/:name/concurrency", use: getFunctionConcurrency)
+        router.delete("2017-10-31/functions/:name/concurrency", use: deleteFunctionConcurrency)
         router.get("v1/code/:sha", use: downloadCode)
     }
 }

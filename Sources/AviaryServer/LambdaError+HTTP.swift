@@ -28,15 +28,17 @@ extension LambdaError {
     }
 
     func response(requestID: String) -> Response {
-        let body: [String: String] = [
+        var body: [String: String] = [
             "Type": status.code >= 500 ? "Service" : "User",
             messageKey: message,
         ]
+        if let reason { body["Reason"] = reason }
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         headers[.amznErrorType] = code.rawValue
         headers[.amznRequestID] = requestID
+        if code == .tooManyRequests { headers[.retryAfter] = "1" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -83,3 +83,7 @@ struct UpdateAliasBody: Decodable {
 struct RoutingConfigBody: Decodable {
     var AdditionalVersionWeights: [String: Double]?
 }
+
+struct PutFunctionConcurrencyBody: Decodable {
+    var ReservedConcurrentExecutions: Int?
+}

@@ -93,6 +93,7 @@ struct GetFunctionWire: Encodable {
     var Configuration: FunctionConfigurationWire
     var Code: CodeLocationWire
     var Tags: [String: String]?
+    var Concurrency: ConcurrencyWire?
 
     struct CodeLocationWire: Encodable {
         var RepositoryType = "S3"
@@ -123,12 +124,16 @@ struct AccountSettingsWire: Encodable {
         var TotalCodeSize = 80_530_636_800
         var CodeSizeUnzipped = 262_144_000
         var CodeSizeZipped = 52_428_800
-        var ConcurrentExecutions = 1000
-        var UnreservedConcurrentExecutions = 1000
+        var ConcurrentExecutions = Registry.accountConcurrency
+        var UnreservedConcurrentExecutions: Int
     }
 
     struct Usage: Encodable {
         var TotalCodeSize: Int
         var FunctionCount: Int
     }
+}
+
+struct ConcurrencyWire: Encodable {
+    var ReservedConcurrentExecutions: Int?
 }

@@ -10,6 +10,7 @@ struct FunctionRow: Codable, FetchableRecord, PersistableRecord {
     var latest: String
     var lastVersionNumber: Int
     var tags: String
+    var reservedConcurrency: Int?
 }
 
 /// One row of `version`: an immutable published version.
@@ -56,7 +57,8 @@ extension FunctionRow {
     init(_ function: LambdaFunction, coder: ColumnCoder) throws {
         self.init(
             name: function.name.rawValue, latest: try coder.encode(function.latest),
-            lastVersionNumber: function.lastVersionNumber, tags: try coder.encode(function.tags))
+            lastVersionNumber: function.lastVersionNumber, tags: try coder.encode(function.tags),
+            reservedConcurrency: function.reservedConcurrency)
     }
 }
 

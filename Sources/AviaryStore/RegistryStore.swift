@@ -165,7 +165,7 @@ extension RegistryStore {
         }
         let name = after.name
         if before?.latest != after.latest || before?.lastVersionNumber != after.lastVersionNumber
-            || before?.tags != after.tags
+            || before?.tags != after.tags || before?.reservedConcurrency != after.reservedConcurrency
         {
             try FunctionRow(after, coder: coder).save(db)
         }
@@ -203,7 +203,8 @@ extension RegistryStore {
                 name: FunctionName(trusted: row.name),
                 latest: try coder.decode(FunctionConfiguration.self, from: row.latest),
                 versions: versions[row.name] ?? [:], aliases: aliases[row.name] ?? [:],
-                lastVersionNumber: row.lastVersionNumber, tags: try coder.decode([String: String].self, from: row.tags))
+                lastVersionNumber: row.lastVersionNumber, tags: try coder.decode([String: String].self, from: row.tags),
+                reservedConcurrency: row.reservedConcurrency)
         }
         return Registry(functions)
     }

@@ -41,6 +41,9 @@ enum Schema {
             }
             try db.create(index: "event_due", on: "event", columns: ["dueAt"])
         }
+        migrator.registerMigration("v3-reserved-concurrency") { db in
+            try db.alter(table: "function") { t in t.add(column: "reservedConcurrency", .integer) }
+        }
         return migrator
     }
 }

@@ -92,3 +92,28 @@ import Testing
         #expect(Timestamp(millisecondsSince1970: milliseconds).description == text)
     }
 }
+
+@Suite struct ReservedConcurrencyTests {
+    @Test func reservationsMustLeave100Unreserved() throws {
+        let changes = TestChanges()
+        var a = try makeFunction("a", changes: changes)
+        a.reservedConcurrency = 500
+        let b = try makeFunction("b", changes: changes)
+        let registry = Registry([a, b])
+        #expect(registry.unreservedConcurrency == 500)
+        try registry.validateReservation(400, for: b.name)
+        expectLambdaError(
+            .invalidParameterValue,
+            "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [100]."
+        ) { try registry.validateReservation(401, for: b.name) }
+        // A function's own current reservation does not count against its new one.
+        try registry.validateReservation(900, for: a.name)
+        expectLambdaError(.validation) { try registry.validateReservation(-1, for: a.name) }
+    }
+
+    @Test func throttlesCarryAWSsReason() {
+        let error = LambdaError.throttled(reason: "ConcurrentInvocationLimitExceeded")
+        #expect(error.code == .tooManyRequests && error.message == "Rate Exceeded.")
+        #expect(error.reason == "ConcurrentInvocationLimitExceeded")
+    }
+}

@@ -345,3 +345,32 @@ def test_the_official_python_runtime_client_runs_unmodified(lam):
     response, body = invoke(lam, broken)
     assert response["FunctionError"] == "Unhandled"
     assert body["errorType"] == "Runtime.ImportModuleError"
+
+
+def test_reserved_concurrency_throttles_with_429(lam, cli):
+    name = unique("reserved")
+    create_python(lam, name)
+    assert lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)["ReservedConcurrentExecutions"] == 1
+    assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] == 1
+    assert lam.get_function(FunctionName=name)["Concurrency"] == {"ReservedConcurrentExecutions": 1}
+    unreserved = lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"]
+    assert unreserved <= 999
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        slow = pool.submit(invoke, lam, name, {"action": "sleep", "seconds": 2})
+        time.sleep(0.8)
+        throttled = call_error(lam.invoke, FunctionName=name, Payload=b"{}")
+        assert "FunctionError" not in slow.result()[0]
+    assert_error(throttled, "TooManyRequestsException", 429, "Rate Exceeded.")
+    assert throttled["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    assert throttled["ResponseMetadata"]["HTTPHeaders"]["retry-after"] == "1"
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    assert_error(call_error(lam.invoke, FunctionName=name, Payload=b"{}"), "TooManyRequestsException", 429)
+    lam.delete_function_concurrency(FunctionName=name)
+    assert lam.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions") is None
+    assert invoke(lam, name)[0]["StatusCode"] == 200
+    assert_error(call_error(lam.put_function_concurrency, FunctionName=name, ReservedConcurrentExecutions=950),
+                 "InvalidParameterValueException", 400,
+                 "Specified ReservedConcurrentExecutions for function decreases account's "
+                 "UnreservedConcurrentExecution below its minimum value of [100].")
+    assert_error(call_error(lam.put_function_concurrency, FunctionName=f"{name}:1", ReservedConcurrentExecutions=1),
+                 "InvalidParameterValueException", 400)
