@@ -8,7 +8,7 @@ public struct AviaryCommand: AsyncParsableCommand {
         commandName: "aviary",
         abstract: "A self-hosted serverless function platform with the AWS Lambda API and safe releases.",
         version: version,
-        subcommands: [Serve.self])
+        subcommands: [Serve.self, Logs.self])
 
     public init() {}
 }
