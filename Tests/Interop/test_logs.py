@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import select
 import subprocess
 import time
@@ -44,20 +45,17 @@ def test_logs_prints_every_streams_lines_and_follows_new_ones(start_server, tmp_
     assert lines[-1].split(" ", 1)[1].startswith("REPORT RequestId: ")
 
     follower = subprocess.Popen([str(aviary_bin()), "logs", name, "--follow", "--data-dir", str(data)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
     try:
         lam.invoke(FunctionName=name, Payload=json.dumps({"word": "second"}).encode())
         deadline = time.monotonic() + 20
-        seen = []
-        while time.monotonic() < deadline:
+        seen = b""
+        while time.monotonic() < deadline and b"says second\n" not in seen:
             ready, _, _ = select.select([follower.stdout], [], [], 0.5)  # never block past the deadline
-            if not ready:
-                continue
-            line = follower.stdout.readline()
-            seen.append(line)
-            if line.rstrip().endswith("says second"):
-                break
-        assert any(line.rstrip().endswith("says second") for line in seen), seen
+            if ready:
+                seen += os.read(follower.stdout.fileno(), 65536)
+        assert b"says second\n" in seen, seen.decode(errors="replace")
+        assert b"says first\n" in seen, "following starts with what is already there"
     finally:
         follower.terminate()
         follower.wait(timeout=10)
