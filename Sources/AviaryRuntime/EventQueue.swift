@@ -87,7 +87,7 @@ public final class EventQueue: Service, Sendable {
                 invokedFunctionARN: qualifier.map { scope.functionARN(event.function, qualifier: $0) }
                     ?? scope.functionARN(event.function))
             let result = try await runtime.invoke(
-                function: event.function, version: version, configuration: configuration,
+                function: event.function, alias: resolution.alias?.name, version: version, configuration: configuration,
                 reservedConcurrency: function.reservedConcurrency, invocation: invocation)
             if case .success = result.outcome {
                 try await store.events.remove(requestID: event.requestID)

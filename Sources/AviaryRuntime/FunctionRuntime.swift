@@ -18,6 +18,8 @@ public final class FunctionRuntime: Service, Sendable {
     let settings: RuntimeSettings
     let code: CodeStore
     let logger: Logger
+    /// Every invocation's outcome, per function, alias and executed version.
+    public let metrics = MetricsRecorder()
     private let launches: AsyncStream<Launch>
     private let launchQueue: AsyncStream<Launch>.Continuation
     private let pools = Mutex<[PoolKey: [IdleEnvironment]]>([:])
@@ -98,10 +100,16 @@ public final class FunctionRuntime: Service, Sendable {
     /// Throttled with AWS's 429 when the function's reserved concurrency or the server's overall cap is
     /// reached.
     public func invoke(
-        function: FunctionName, version: VersionSelector, configuration: FunctionConfiguration,
+        function: FunctionName, alias: AliasName? = nil, version: VersionSelector, configuration: FunctionConfiguration,
         reservedConcurrency: Int? = nil, invocation: Invocation
     ) async throws -> InvocationResult {
-        try acquireSlot(function, reserved: reservedConcurrency)
+        let metricsKey = MetricsRecorder.Key(function: function, alias: alias, executedVersion: version)
+        do {
+            try acquireSlot(function, reserved: reservedConcurrency)
+        } catch {
+            metrics.recordThrottle(metricsKey)
+            throw error
+        }
         defer { releaseSlot(function) }
         let key = PoolKey(function: function, version: version, revisionId: configuration.revisionId)
         for _ in 0..<3 {
@@ -115,6 +123,11 @@ public final class FunctionRuntime: Service, Sendable {
             else { continue }  // it died between being pooled and being used: take another
             if !environment.isDead {
                 pools.withLock { $0[key, default: []].append(IdleEnvironment(environment: environment, since: .now)) }
+            }
+            if case .functionError = result.outcome {
+                metrics.recordInvocation(metricsKey, duration: result.duration, failed: true)
+            } else {
+                metrics.recordInvocation(metricsKey, duration: result.duration, failed: false)
             }
             return result
         }

@@ -3,6 +3,7 @@ public import AviaryRuntime
 public import AviaryStore
 public import Hummingbird
 import Logging
+import NIOCore
 
 /// Builds the router with every route Aviary serves.
 public func buildRouter(
@@ -11,6 +12,11 @@ public func buildRouter(
     let router = Router(context: LambdaRequestContext.self)
     router.add(middleware: AWSErrorMiddleware())
     router.get("health") { _, _ in "ok" }
+    router.get("metrics") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+            body: .init(byteBuffer: ByteBuffer(string: runtime.metrics.prometheusText())))
+    }
     LambdaAPI(store: store, code: code, runtime: runtime, events: events, scope: scope).addRoutes(to: router)
     return router
 }

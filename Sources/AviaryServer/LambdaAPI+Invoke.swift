@@ -80,7 +80,7 @@ extension LambdaAPI {
             invokedFunctionARN: id.qualifier == nil ? scope.functionARN(id.name) : invokedARN,
             clientContext: clientContext)
         let result = try await runtime.invoke(
-            function: id.name, version: version, configuration: configuration,
+            function: id.name, alias: resolution.alias?.name, version: version, configuration: configuration,
             reservedConcurrency: function.reservedConcurrency, invocation: invocation)
 
         var headers: HTTPFields = [.contentType: "application/json", .amzExecutedVersion: version.description]

@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import math
+import re
 import sys
 import time
 import zipfile
@@ -374,3 +375,27 @@ def test_reserved_concurrency_throttles_with_429(lam, cli):
                  "UnreservedConcurrentExecution below its minimum value of [100].")
     assert_error(call_error(lam.put_function_concurrency, FunctionName=f"{name}:1", ReservedConcurrentExecutions=1),
                  "InvalidParameterValueException", 400)
+
+
+def test_metrics_are_exported_per_function_alias_and_executed_version(lam, endpoint):
+    name = unique("metrics")
+    create_python(lam, name, "one", Publish=True)
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    invoke(lam, name, Qualifier="live")
+    invoke(lam, name, {"action": "fail"}, Qualifier="live")
+    invoke(lam, name)
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    call_error(lam.invoke, FunctionName=name, Qualifier="live", Payload=b"{}")
+    status, headers, body = raw_request(endpoint, "GET", "/metrics")
+    assert status == 200 and headers["content-type"].startswith("text/plain")
+    text = body.decode()
+    alias_labels = f'function_name="{name}",resource="{name}:live",executed_version="1"'
+    latest_labels = f'function_name="{name}",resource="{name}",executed_version="$LATEST"'
+    assert f"lambda_invocations_total{{{alias_labels}}} 2" in text
+    assert f"lambda_errors_total{{{alias_labels}}} 1" in text
+    # botocore may retry a 429 once, so the server can see one or two throttled requests.
+    throttles = re.search(re.escape(f"lambda_throttles_total{{{alias_labels}}} ") + r"(\d+)", text)
+    assert throttles and int(throttles.group(1)) >= 1, text
+    assert f"lambda_invocations_total{{{latest_labels}}} 1" in text
+    assert f'lambda_duration_milliseconds_count{{{alias_labels}}} 2' in text
+    assert f'lambda_duration_milliseconds_bucket{{{alias_labels},le="+Inf"}} 2' in text
