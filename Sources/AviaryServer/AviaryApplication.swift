@@ -17,6 +17,8 @@ public func buildRouter(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
             body: .init(byteBuffer: ByteBuffer(string: runtime.metrics.prometheusText())))
     }
-    LambdaAPI(store: store, code: code, runtime: runtime, events: events, scope: scope).addRoutes(to: router)
+    let api = LambdaAPI(store: store, code: code, runtime: runtime, events: events, scope: scope)
+    api.addRoutes(to: router)
+    FunctionURLs(api: api).addRoutes(to: router)
     return router
 }

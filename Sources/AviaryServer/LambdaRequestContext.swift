@@ -5,9 +5,12 @@ public struct LambdaRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// `x-amzn-RequestId` of this request, set by `AWSErrorMiddleware` and echoed on every response.
     public var requestID: String
+    /// The client's IP address (API Gateway's `sourceIp` for function URLs).
+    public let sourceIP: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.requestID = ""
+        self.sourceIP = source.channel.remoteAddress?.ipAddress
     }
 }
