@@ -191,7 +191,11 @@ public final class FunctionRuntime: Service, Sendable {
         let codeFolder = try code.unpacked(configuration.code)
         let scratch = settings.root.appendingPathComponent("tmp").appendingPathComponent(id)
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        let (executable, arguments) = try command(for: configuration.runtime, code: codeFolder)
+        let (runtimeExecutable, runtimeArguments) = try command(for: configuration.runtime, code: codeFolder)
+        // The memory cap: the data segment (heap and private mappings) limited to MemorySize, set by a shell
+        // that then replaces itself with the runtime (same process, same process group).
+        let executable = "/bin/sh"
+        let arguments = ["-c", "ulimit -d \(configuration.memorySize * 1024) && exec \"$0\" \"$@\"", runtimeExecutable] + runtimeArguments
         let variables = environmentVariables(
             function: function, version: version, configuration: configuration, runtimeAPI: "127.0.0.1:\(port)",
             codeFolder: codeFolder, scratch: scratch, stream: stream.name)

@@ -399,3 +399,20 @@ def test_metrics_are_exported_per_function_alias_and_executed_version(lam, endpo
     assert f"lambda_invocations_total{{{latest_labels}}} 1" in text
     assert f'lambda_duration_milliseconds_count{{{alias_labels}}} 2' in text
     assert f'lambda_duration_milliseconds_bucket{{{alias_labels},le="+Inf"}} 2' in text
+
+
+def test_memory_size_caps_the_functions_memory(lam):
+    name = unique("memory")
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", MemorySize=128,
+                        Code={"ZipFile": zip_of({"app.py": (
+                            "def handler(event, context):\n"
+                            "    block = bytearray(event['mb'] * 1024 * 1024)\n"
+                            "    return len(block) // (1024 * 1024)\n")})})
+    response, body = invoke(lam, name, {"mb": 32})
+    assert body == 32
+    response, body = invoke(lam, name, {"mb": 300})
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "MemoryError"
+    lam.update_function_configuration(FunctionName=name, MemorySize=512)
+    response, body = invoke(lam, name, {"mb": 300})
+    assert body == 300, "a larger MemorySize lifts the cap (the new configuration gets a new environment)"
