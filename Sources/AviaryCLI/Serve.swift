@@ -14,7 +14,7 @@ public struct Serve: AsyncParsableCommand {
         discussion: """
             Every option can also be set through its environment variable; a flag wins over the variable.
               AVIARY_HOST, AVIARY_PORT, AVIARY_DATA_DIR, AVIARY_REGION, AVIARY_ACCOUNT_ID, AVIARY_LOG_LEVEL,
-              AVIARY_ASYNC_RETRY_DELAY, AVIARY_MAX_CONCURRENCY
+              AVIARY_ASYNC_RETRY_DELAY, AVIARY_MAX_CONCURRENCY, AVIARY_IDLE_TIMEOUT
             """)
 
     public static let defaultPort = 2842  // "AVIA" on a phone keypad
@@ -41,6 +41,9 @@ public struct Serve: AsyncParsableCommand {
     @Option(help: "Invocations running at once across all functions; more are throttled with 429. (env: AVIARY_MAX_CONCURRENCY, default: 1000, as AWS's account limit)")
     var maxConcurrency: Int?
 
+    @Option(help: "Seconds an idle execution environment is kept warm before it is stopped. (env: AVIARY_IDLE_TIMEOUT, default: 300)")
+    var idleTimeout: Int?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical; debug logs one line per request. (env: AVIARY_LOG_LEVEL, default: info)")
     var logLevel: String?
 
@@ -55,18 +58,12 @@ public struct Serve: AsyncParsableCommand {
         public var logLevel: Logger.Level
         public var asyncRetryDelay: Duration
         public var maxConcurrency: Int
+        public var idleTimeout: Duration
     }
 
     public func settings(environment: [String: String]) throws -> Settings {
         let host = self.host ?? environment["AVIARY_HOST"] ?? "127.0.0.1"
-        var port = Self.defaultPort
-        if let value = self.port {
-            port = value
-        } else if let text = environment["AVIARY_PORT"] {
-            guard let value = Int(text) else { throw ValidationError("AVIARY_PORT must be a number, not '\(text)'") }
-            port = value
-        }
-        guard (0...65535).contains(port) else { throw ValidationError("port \(port) is outside 0...65535") }
+        let port = try Self.integer(self.port, "AVIARY_PORT", default: Self.defaultPort, in: 0...65535, environment)
         let dataDir = URL(
             fileURLWithPath: self.dataDir ?? environment["AVIARY_DATA_DIR"] ?? Self.defaultDataDir,
             relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
@@ -80,27 +77,31 @@ public struct Serve: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
             throw ValidationError("unknown log level '\(levelText)'")
         }
-        var retryDelay = 60
-        if let value = self.asyncRetryDelay {
-            retryDelay = value
-        } else if let text = environment["AVIARY_ASYNC_RETRY_DELAY"] {
-            guard let value = Int(text) else {
-                throw ValidationError("AVIARY_ASYNC_RETRY_DELAY must be a number of seconds, not '\(text)'")
-            }
-            retryDelay = value
-        }
-        guard retryDelay >= 0 else { throw ValidationError("the async retry delay cannot be negative") }
-        var maxConcurrency = 1000
-        if let value = self.maxConcurrency {
-            maxConcurrency = value
-        } else if let text = environment["AVIARY_MAX_CONCURRENCY"] {
-            guard let value = Int(text) else { throw ValidationError("AVIARY_MAX_CONCURRENCY must be a number, not '\(text)'") }
-            maxConcurrency = value
-        }
-        guard maxConcurrency >= 1 else { throw ValidationError("the maximum concurrency must be at least 1") }
+        let retryDelay = try Self.integer(asyncRetryDelay, "AVIARY_ASYNC_RETRY_DELAY", default: 60, in: 0...86_400, environment)
+        let maxConcurrency = try Self.integer(
+            self.maxConcurrency, "AVIARY_MAX_CONCURRENCY", default: 1000, in: 1...100_000, environment)
+        let idleTimeout = try Self.integer(self.idleTimeout, "AVIARY_IDLE_TIMEOUT", default: 300, in: 1...86_400, environment)
         return Settings(
             host: host, port: port, dataDir: dataDir, scope: AccountScope(region: region, accountID: account),
-            logLevel: level, asyncRetryDelay: .seconds(retryDelay), maxConcurrency: maxConcurrency)
+            logLevel: level, asyncRetryDelay: .seconds(retryDelay), maxConcurrency: maxConcurrency,
+            idleTimeout: .seconds(idleTimeout))
+    }
+
+    /// A number from its flag, else its environment variable, else the default; refused outside `range`.
+    static func integer(
+        _ flag: Int?, _ variable: String, default value: Int, in range: ClosedRange<Int>, _ environment: [String: String]
+    ) throws -> Int {
+        var result = value
+        if let flag {
+            result = flag
+        } else if let text = environment[variable] {
+            guard let parsed = Int(text) else { throw ValidationError("\(variable) must be a number, not '\(text)'") }
+            result = parsed
+        }
+        guard range.contains(result) else {
+            throw ValidationError("\(result) is outside \(range.lowerBound)...\(range.upperBound) (\(variable))")
+        }
+        return result
     }
 
     public func run() async throws {
@@ -113,7 +114,8 @@ public struct Serve: AsyncParsableCommand {
         let code = try CodeStore(root: dataDir.codeRoot)
         let runtime = try FunctionRuntime(
             settings: RuntimeSettings(
-                dataDirectory: settings.dataDir, scope: settings.scope, maxConcurrency: settings.maxConcurrency),
+                dataDirectory: settings.dataDir, scope: settings.scope, idleTimeout: settings.idleTimeout,
+                maxConcurrency: settings.maxConcurrency),
             code: code, logger: logger)
         let events = EventQueue(
             store: store, runtime: runtime, scope: settings.scope, retryDelay: settings.asyncRetryDelay, logger: logger)

@@ -13,18 +13,25 @@ import Testing
         #expect(settings.dataDir.path == FileManager.default.currentDirectoryPath + "/.aviary")
         #expect(settings.scope == AccountScope(region: "us-east-1", accountID: "123456789012"))
         #expect(settings.logLevel == .info)
+        #expect(settings.asyncRetryDelay == .seconds(60))
+        #expect(settings.maxConcurrency == 1000)
+        #expect(settings.idleTimeout == .seconds(300))
     }
 
     @Test func environmentVariablesSetEveryOption() throws {
         let settings = try Serve.parse([]).settings(environment: [
             "AVIARY_HOST": "0.0.0.0", "AVIARY_PORT": "9001", "AVIARY_DATA_DIR": "/srv/aviary",
             "AVIARY_REGION": "eu-west-1", "AVIARY_ACCOUNT_ID": "000000000000", "AVIARY_LOG_LEVEL": "DEBUG",
+            "AVIARY_ASYNC_RETRY_DELAY": "5", "AVIARY_MAX_CONCURRENCY": "8", "AVIARY_IDLE_TIMEOUT": "30",
         ])
         #expect(settings.host == "0.0.0.0")
         #expect(settings.port == 9001)
         #expect(settings.dataDir.path == "/srv/aviary")
         #expect(settings.scope == AccountScope(region: "eu-west-1", accountID: "000000000000"))
         #expect(settings.logLevel == .debug)
+        #expect(settings.asyncRetryDelay == .seconds(5))
+        #expect(settings.maxConcurrency == 8)
+        #expect(settings.idleTimeout == .seconds(30))
     }
 
     @Test func flagsWinOverEnvironmentVariables() throws {
@@ -37,6 +44,7 @@ import Testing
 
     @Test(arguments: [
         ["AVIARY_PORT": "http"], ["AVIARY_PORT": "70000"], ["AVIARY_ACCOUNT_ID": "42"], ["AVIARY_LOG_LEVEL": "loud"],
+        ["AVIARY_MAX_CONCURRENCY": "0"], ["AVIARY_ASYNC_RETRY_DELAY": "-1"], ["AVIARY_IDLE_TIMEOUT": "soon"],
     ])
     func badValuesAreRefusedBeforeStarting(environment: [String: String]) {
         #expect(throws: (any Error).self) { try Serve.parse([]).settings(environment: environment) }

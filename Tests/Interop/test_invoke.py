@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from aviary_harness import ROLE, assert_error, call_error, function_arn, raw_request, unique
+from aviary_harness import ROLE, assert_error, call_error, function_arn, lambda_client, raw_request, unique
 
 PYTHON_APP = '''
 import os, time
@@ -416,3 +416,13 @@ def test_memory_size_caps_the_functions_memory(lam):
     lam.update_function_configuration(FunctionName=name, MemorySize=512)
     response, body = invoke(lam, name, {"mb": 300})
     assert body == 300, "a larger MemorySize lifts the cap (the new configuration gets a new environment)"
+
+
+def test_idle_environments_are_reaped(start_server):
+    srv = start_server(None, "--idle-timeout", "1")
+    lam = lambda_client(srv.base_url)
+    name = unique("idle")
+    create_python(lam, name)
+    assert [invoke(lam, name)[1]["calls"] for _ in range(2)] == [1, 2]
+    time.sleep(3)
+    assert invoke(lam, name)[1]["calls"] == 1, "the warm environment was stopped after 1 s idle"
