@@ -34,6 +34,8 @@ public final class ExecutionEnvironment: Sendable {
         var initDuration: Duration?
         var deadline: (requestID: String, milliseconds: Int64)?
         var deliveredAt: ContinuousClock.Instant?
+        /// Invocations that got an answer; the first one reports the cold start's init duration.
+        var completed = 0
         var exitStatus: String?
     }
 
@@ -64,14 +66,15 @@ public final class ExecutionEnvironment: Sendable {
     func invoke(_ invocation: Invocation, timeout: Duration, initTimeout: Duration) async -> InvocationResult? {
         let started = ContinuousClock.now
         let logStart = logStream.size
-        logStream.write("START RequestId: \(invocation.requestID) Version: \(version)\n")
         let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<InvocationOutcome?, Never>) in
             begin(invocation, continuation: continuation, timeout: timeout, initTimeout: initTimeout)
         }
         guard let outcome else { return nil }
-        let (initDuration, pid, deliveredAt) = state.withLock { ($0.initDuration, $0.processID, $0.deliveredAt) }
+        let (initDuration, pid, deliveredAt, coldStart) = state.withLock { state in
+            state.completed += 1
+            return (state.initDuration, state.processID, state.deliveredAt, state.completed == 1)
+        }
         let duration = ContinuousClock.now - (deliveredAt ?? started)
-        let coldStart = initDuration.map { $0 > .zero && logStart == 0 } ?? false
         let milliseconds = duration.milliseconds
         var report = "REPORT RequestId: \(invocation.requestID)\tDuration: \(String(format: "%.2f", milliseconds)) ms"
             + "\tBilled Duration: \(Int(milliseconds.rounded(.up))) ms\tMemory Size: \(configuration.memorySize) MB"
@@ -91,6 +94,12 @@ public final class ExecutionEnvironment: Sendable {
             state.deliveredAt = nil
             return state.session.invoke(requestID: invocation.requestID, completion: inFlight)
         }
+        if case .unavailable = action {
+            continuation.resume(returning: nil)
+            return
+        }
+        // Before the runtime can see the event, so its output follows this line.
+        logStream.write("START RequestId: \(invocation.requestID) Version: \(version)\n")
         switch action {
         case .deliver(let promise):
             deliver(inFlight, to: promise)
@@ -100,7 +109,7 @@ public final class ExecutionEnvironment: Sendable {
                 self.initTimedOut(requestID: invocation.requestID, after: initTimeout)
             }
         case .unavailable:
-            continuation.resume(returning: nil)
+            break
         }
     }
 
@@ -230,7 +239,6 @@ public final class ExecutionEnvironment: Sendable {
         let (pid, terminated) = state.withLock { state in (state.processID, state.session.terminate()) }
         terminated.parked?.succeed(nil)
         if let pid { _ = Foundation.kill(-pid, SIGKILL) }
-        _ = terminated
     }
 
     // MARK: Helpers
