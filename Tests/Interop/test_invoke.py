@@ -426,3 +426,71 @@ def test_idle_environments_are_reaped(start_server):
     assert [invoke(lam, name)[1]["calls"] for _ in range(2)] == [1, 2]
     time.sleep(3)
     assert invoke(lam, name)[1]["calls"] == 1, "the warm environment was stopped after 1 s idle"
+
+
+NODE_ESM = '''export const handler = async (event, context) => {
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  return { style: "esm-async", event, requestId: context.awsRequestId, arn: context.invokedFunctionArn,
+           name: context.functionName, version: context.functionVersion, memory: context.memoryLimitInMB,
+           remaining: context.getRemainingTimeInMillis(), group: context.logGroupName };
+};
+'''
+
+NODE_PROMISE = '''exports.handler = (event) => Promise.resolve({ style: "cjs-promise", n: event.n });
+exports.fails = async () => { throw new TypeError("bad input"); };
+'''
+
+
+def test_node_esm_async_and_promise_handlers_with_a_context(lam):
+    esm = unique("esm")
+    lam.create_function(FunctionName=esm, Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
+                        Code={"ZipFile": zip_of({"index.mjs": NODE_ESM})})
+    response, body = invoke(lam, esm, {"a": 1})
+    assert "FunctionError" not in response, body
+    assert body["style"] == "esm-async" and body["event"] == {"a": 1}
+    assert body["requestId"] == response["ResponseMetadata"]["RequestId"]
+    assert body["arn"] == function_arn(esm) and body["name"] == esm and body["version"] == "$LATEST"
+    assert body["memory"] == "128" and 0 < body["remaining"] <= 3000 and body["group"] == f"/aws/lambda/{esm}"
+
+    promise = unique("promise")
+    lam.create_function(FunctionName=promise, Runtime="nodejs18.x", Role=ROLE, Handler="lib/app.handler",
+                        Code={"ZipFile": zip_of({"lib/app.js": NODE_PROMISE})})
+    assert invoke(lam, promise, {"n": 7})[1] == {"style": "cjs-promise", "n": 7}
+    lam.update_function_configuration(FunctionName=promise, Handler="lib/app.fails")
+    response, body = invoke(lam, promise)
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "TypeError" and body["errorMessage"] == "bad input"
+
+
+SCRATCH_APP = '''
+import os, stat, time
+
+def handler(event, context):
+    time.sleep(event.get("hold", 0))
+    root = os.environ["LAMBDA_TASK_ROOT"]
+    tmp = os.environ["TMPDIR"]
+    path = os.path.join(tmp, "note")
+    with open(path, "a") as note:
+        note.write("x")
+    return {
+        "code_mode": stat.S_IMODE(os.stat(os.path.join(root, "app.py")).st_mode),
+        "root_mode": stat.S_IMODE(os.stat(root).st_mode),
+        "tmp": tmp,
+        "note_size": os.path.getsize(path),
+        "cwd": os.getcwd() == root,
+    }
+'''
+
+
+def test_code_is_read_only_and_each_environment_has_its_own_scratch_folder(lam):
+    name = unique("scratch")
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": zip_of({"app.py": SCRATCH_APP})})
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # Two at once: two environments.
+        both = list(pool.map(lambda _: invoke(lam, name, {"hold": 0.5})[1], range(2)))
+    first = invoke(lam, name)[1]
+    assert all(result["code_mode"] & 0o222 == 0 and result["root_mode"] & 0o222 == 0 for result in both)
+    assert all(result["cwd"] for result in both)
+    assert both[0]["tmp"] != both[1]["tmp"], "each environment has a private scratch folder"
+    assert first["tmp"] in {both[0]["tmp"], both[1]["tmp"]} and first["note_size"] == 2, "it persists while warm"
