@@ -186,7 +186,9 @@ public final class ExecutionEnvironment: Sendable {
         let action = state.withLock { $0.session.resultPosted(requestID: requestID) }
         switch action {
         case .complete(let inFlight):
-            inFlight.continuation.resume(returning: isError ? .functionError(body) : .success(body))
+            let outcome: InvocationOutcome =
+                isError ? .functionError(Self.errorBody(body, errorType: errorType)) : .success(body)
+            inFlight.continuation.resume(returning: outcome)
             return 202
         case .invalidRequestID: return 400
         case .invalidStateTransition: return 403
@@ -224,7 +226,7 @@ public final class ExecutionEnvironment: Sendable {
         guard let inFlight = terminated.completion else { return }
         let body: ByteBuffer
         if let initFailure {
-            body = ByteBuffer(bytes: initFailure.body)
+            body = Self.errorBody(ByteBuffer(bytes: initFailure.body), errorType: initFailure.errorType)
         } else {
             body = Self.json([
                 "errorType": "Runtime.ExitError",
@@ -242,6 +244,17 @@ public final class ExecutionEnvironment: Sendable {
     }
 
     // MARK: Helpers
+
+    /// The error JSON callers get: the runtime's body as posted, or, when that is not a JSON object, one
+    /// made from the `Lambda-Runtime-Function-Error-Type` header and the body's text.
+    static func errorBody(_ body: ByteBuffer, errorType: String?) -> ByteBuffer {
+        let data = Data(body.readableBytesView)
+        if (try? JSONSerialization.jsonObject(with: data)) is [String: Any] { return body }
+        return json([
+            "errorType": errorType ?? "Runtime.Unknown",
+            "errorMessage": String(decoding: data, as: UTF8.self),
+        ])
+    }
 
     static func json(_ object: [String: String]) -> ByteBuffer {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()

@@ -494,3 +494,25 @@ def test_code_is_read_only_and_each_environment_has_its_own_scratch_folder(lam):
     assert all(result["cwd"] for result in both)
     assert both[0]["tmp"] != both[1]["tmp"], "each environment has a private scratch folder"
     assert first["tmp"] in {both[0]["tmp"], both[1]["tmp"]} and first["note_size"] == 2, "it persists while warm"
+
+
+HEADER_ONLY_ERRORS = r'''#!/bin/sh
+API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+while true; do
+  HEADERS=$(mktemp)
+  curl -sS -o /dev/null -D "$HEADERS" "$API/invocation/next"
+  ID=$(grep -i '^Lambda-Runtime-Aws-Request-Id:' "$HEADERS" | tr -d '\r' | cut -d' ' -f2)
+  curl -s -o /dev/null -X POST -H "Lambda-Runtime-Function-Error-Type: Custom.Failure" \
+    --data-binary "plain text, not json" "$API/invocation/$ID/error"
+  rm -f "$HEADERS"
+done
+'''
+
+
+def test_an_error_posted_without_a_json_body_takes_its_type_from_the_header(lam):
+    name = unique("headererr")
+    lam.create_function(FunctionName=name, Runtime="provided.al2", Role=ROLE, Handler="unused",
+                        Code={"ZipFile": executable_zip({"bootstrap": HEADER_ONLY_ERRORS})})
+    response, body = invoke(lam, name)
+    assert response["FunctionError"] == "Unhandled"
+    assert body == {"errorType": "Custom.Failure", "errorMessage": "plain text, not json"}
