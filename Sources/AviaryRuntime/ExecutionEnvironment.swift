@@ -33,6 +33,8 @@ public final class ExecutionEnvironment: Sendable {
         var processID: pid_t?
         var initDuration: Duration?
         var deadline: (requestID: String, milliseconds: Int64)?
+        /// The running invocation's timeout (or cold start's init limit), cancelled when it ends.
+        var timer: Scheduled<Void>?
         var deliveredAt: ContinuousClock.Instant?
         /// Invocations that got an answer; the first one reports the cold start's init duration.
         var completed = 0
@@ -82,7 +84,8 @@ public final class ExecutionEnvironment: Sendable {
         if coldStart, let initDuration { report += "Init Duration: \(String(format: "%.2f", initDuration.milliseconds)) ms\t" }
         logStream.write("END RequestId: \(invocation.requestID)\n" + report + "\n")
         return InvocationResult(
-            outcome: outcome, executedVersion: version, log: logStream.read(from: logStart), duration: duration)
+            outcome: outcome, executedVersion: version, duration: duration, logStream: logStream,
+            logRange: logStart..<logStream.size)
     }
 
     private func begin(
@@ -105,9 +108,10 @@ public final class ExecutionEnvironment: Sendable {
             deliver(inFlight, to: promise)
         case .wait:
             // Cold start: the runtime has `initTimeout` to ask for work, then the invocation's own timeout runs.
-            eventLoop.scheduleTask(in: TimeAmount(initTimeout)) {
+            let timer = eventLoop.scheduleTask(in: TimeAmount(initTimeout)) {
                 self.initTimedOut(requestID: invocation.requestID, after: initTimeout)
             }
+            state.withLock { $0.timer = timer }
         case .unavailable:
             break
         }
@@ -115,13 +119,16 @@ public final class ExecutionEnvironment: Sendable {
 
     /// Hands the event to the runtime's parked `/next` and starts the invocation's clock.
     private func deliver(_ inFlight: InFlight, to promise: EventLoopPromise<Invocation?>) {
-        state.withLock { state in
-            state.deadline = (inFlight.invocation.requestID, Self.epochMilliseconds(after: inFlight.timeout))
-            state.deliveredAt = .now
-        }
         let requestID = inFlight.invocation.requestID
         let timeout = inFlight.timeout
-        eventLoop.scheduleTask(in: TimeAmount(timeout)) { self.timeOut(requestID: requestID, after: timeout) }
+        let timer = eventLoop.scheduleTask(in: TimeAmount(timeout)) { self.timeOut(requestID: requestID, after: timeout) }
+        let previous = state.withLock { state in
+            state.deadline = (requestID, Self.epochMilliseconds(after: timeout))
+            state.deliveredAt = .now
+            defer { state.timer = timer }
+            return state.timer
+        }
+        previous?.cancel()
         promise.succeed(inFlight.invocation)
     }
 
@@ -183,7 +190,14 @@ public final class ExecutionEnvironment: Sendable {
 
     /// Returns the HTTP status for the runtime: 202, 400 (unknown request id) or 403 (out of order).
     func resultPosted(requestID: String, body: ByteBuffer, isError: Bool, errorType: String?) -> Int {
-        let action = state.withLock { $0.session.resultPosted(requestID: requestID) }
+        let action = state.withLock { state in
+            let action = state.session.resultPosted(requestID: requestID)
+            if case .complete = action {
+                state.timer?.cancel()
+                state.timer = nil
+            }
+            return action
+        }
         switch action {
         case .complete(let inFlight):
             let outcome: InvocationOutcome =
@@ -196,7 +210,14 @@ public final class ExecutionEnvironment: Sendable {
     }
 
     func responseTooLarge(requestID: String) {
-        let action = state.withLock { $0.session.resultPosted(requestID: requestID) }
+        let action = state.withLock { state in
+            let action = state.session.resultPosted(requestID: requestID)
+            if case .complete = action {
+                state.timer?.cancel()
+                state.timer = nil
+            }
+            return action
+        }
         if case .complete(let inFlight) = action {
             inFlight.continuation.resume(returning: .functionError(Self.json([
                 "errorMessage": "Response payload size exceeded maximum allowed payload size (\(RuntimeAPIHandler.maxBodyBytes) bytes).",
@@ -238,7 +259,11 @@ public final class ExecutionEnvironment: Sendable {
 
     /// Kills the whole process group (the runtime and anything it started).
     func kill() {
-        let (pid, terminated) = state.withLock { state in (state.processID, state.session.terminate()) }
+        let (pid, terminated) = state.withLock { state in
+            state.timer?.cancel()
+            state.timer = nil
+            return (state.processID, state.session.terminate())
+        }
         terminated.parked?.succeed(nil)
         if let pid { _ = Foundation.kill(-pid, SIGKILL) }
     }
@@ -266,12 +291,24 @@ public final class ExecutionEnvironment: Sendable {
             + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
-    /// The peak resident memory of a process (`VmHWM`), in MB.
+    /// The peak resident memory of a process (`VmHWM` in `/proc/<pid>/status`), in MB; one read, no
+    /// string splitting: this runs after every invocation.
     static func peakMemoryMB(_ pid: pid_t) -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-            let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        guard let file = try? FileDescriptor.open(FilePath("/proc/\(pid)/status"), .readOnly) else { return nil }
+        defer { try? file.close() }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = (try? buffer.withUnsafeMutableBytes { try file.read(into: $0) }) ?? 0
+        let key = Array("VmHWM:".utf8)
+        guard count > key.count,
+            let start = (0...(count - key.count)).first(where: { buffer[$0..<$0 + key.count].elementsEqual(key) })
         else { return nil }
+        var kilobytes = 0
+        var index = start + key.count
+        while index < count, buffer[index] == UInt8(ascii: " ") || buffer[index] == UInt8(ascii: "\t") { index += 1 }
+        while index < count, buffer[index] >= UInt8(ascii: "0"), buffer[index] <= UInt8(ascii: "9") {
+            kilobytes = kilobytes * 10 + Int(buffer[index] - UInt8(ascii: "0"))
+            index += 1
+        }
         return (kilobytes + 1023) / 1024
     }
 

@@ -156,13 +156,22 @@ public final class FunctionRuntime: Service, Sendable {
         }
     }
 
+    /// An idle environment for `key`. Idle environments of the same version with an older configuration
+    /// (a `$LATEST` that changed) can never be used again: they are stopped here.
     private func takeIdle(_ key: PoolKey) -> ExecutionEnvironment? {
-        pools.withLock { pools in
-            while let entry = pools[key]?.popLast() {
-                if !entry.environment.isDead { return entry.environment }
+        let (environment, stale) = pools.withLock { pools -> (ExecutionEnvironment?, [ExecutionEnvironment]) in
+            var stale: [ExecutionEnvironment] = []
+            for other in pools.keys
+            where other.function == key.function && other.version == key.version && other.revisionId != key.revisionId {
+                stale += pools.removeValue(forKey: other)?.map(\.environment) ?? []
             }
-            return nil
+            while let entry = pools[key]?.popLast() {
+                if !entry.environment.isDead { return (entry.environment, stale) }
+            }
+            return (nil, stale)
         }
+        for old in stale { old.kill() }
+        return environment
     }
 
     /// Binds a Runtime API listener, prepares code, scratch folder and log stream, and queues the process.

@@ -26,11 +26,17 @@ public enum InvocationOutcome: Sendable, Equatable {
     case functionError(ByteBuffer)
 }
 
-/// The result of one invocation with what the caller may see of its log.
+/// The result of one invocation with where its log is.
 public struct InvocationResult: Sendable {
     public let outcome: InvocationOutcome
     public let executedVersion: VersionSelector
-    /// The invocation's log (START … REPORT); callers keep its last 4 KB for `LogType: Tail`.
-    public let log: String
     public let duration: Duration
+    let logStream: LogStream
+    /// The invocation's bytes in its log stream, from START to the end of REPORT.
+    let logRange: Range<Int64>
+
+    /// The end of the invocation's log (for `LogType: Tail`), read only when asked for.
+    public func logTail(bytes: Int) -> [UInt8] {
+        logStream.read(logRange, last: bytes)
+    }
 }

@@ -25,17 +25,23 @@ public final class LogStream: Sendable {
         _ = try? descriptor.writeAll(Array(text.utf8))
     }
 
-    /// The stream's current length in bytes.
+    /// The stream's current length in bytes (one `fstat` of the open descriptor).
     var size: Int64 {
-        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
+        var info = stat()
+        guard fstat(descriptor.rawValue, &info) == 0 else { return 0 }
+        return Int64(info.st_size)
     }
 
-    /// Everything written since `offset`.
-    func read(from offset: Int64) -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
-        defer { try? handle.close() }
-        try? handle.seek(toOffset: UInt64(max(0, offset)))
-        let data = (try? handle.readToEnd()) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+    /// The bytes in `range`, at most the last `limit` of them.
+    func read(_ range: Range<Int64>, last limit: Int) -> [UInt8] {
+        let start = max(range.lowerBound, range.upperBound - Int64(limit))
+        let count = Int(max(0, range.upperBound - start))
+        guard count > 0, let reader = try? FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec]) else {
+            return []
+        }
+        defer { try? reader.close() }
+        var bytes = [UInt8](repeating: 0, count: count)
+        let read = (try? bytes.withUnsafeMutableBytes { try reader.read(fromAbsoluteOffset: start, into: $0) }) ?? 0
+        return Array(bytes.prefix(read))
     }
 }

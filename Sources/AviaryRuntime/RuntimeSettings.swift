@@ -29,8 +29,24 @@ public struct RuntimeSettings: Sendable {
         self.initTimeout = initTimeout
         self.idleTimeout = idleTimeout
         self.maxConcurrency = maxConcurrency
-        self.python = Self.find("python3", in: searchPath)
+        self.python = Self.find("python3", in: searchPath).map(Self.realPython)
         self.node = Self.find("node", in: searchPath)
+    }
+
+    /// The interpreter itself when `python3` on the PATH is a wrapper (pyenv's shim is a bash script that
+    /// costs ~70 ms per start): asks it once for `sys.executable`.
+    static func realPython(_ candidate: String) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: candidate)
+        process.arguments = ["-c", "import sys; print(sys.executable)"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return candidate }
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let path = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return process.terminationStatus == 0 && FileManager.default.isExecutableFile(atPath: path) ? path : candidate
     }
 
     static func find(_ program: String, in searchPath: String) -> String? {

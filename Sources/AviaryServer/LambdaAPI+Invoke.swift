@@ -93,8 +93,7 @@ extension LambdaAPI {
             body = error
         }
         if logType == "Tail" {
-            let log = Array(result.log.utf8.suffix(Self.logTailBytes))
-            headers[.amzLogResult] = Data(log).base64EncodedString()
+            headers[.amzLogResult] = Data(result.logTail(bytes: Self.logTailBytes)).base64EncodedString()
         }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
     }
