@@ -5,6 +5,9 @@ public import NIOCore
 import NIOPosix
 import Synchronization
 import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One execution environment: a worker process running one version's code, serving one invocation at a
 /// time over its own Runtime API listener (127.0.0.1, ephemeral port).

@@ -25,11 +25,10 @@ public final class LogStream: Sendable {
         _ = try? descriptor.writeAll(Array(text.utf8))
     }
 
-    /// The stream's current length in bytes (one `fstat` of the open descriptor).
+    /// The stream's current length in bytes: one `lseek` on the open descriptor (appends ignore its
+    /// offset, so moving it is harmless).
     var size: Int64 {
-        var info = stat()
-        guard fstat(descriptor.rawValue, &info) == 0 else { return 0 }
-        return Int64(info.st_size)
+        (try? descriptor.seek(offset: 0, from: .end)) ?? 0
     }
 
     /// The bytes in `range`, at most the last `limit` of them.

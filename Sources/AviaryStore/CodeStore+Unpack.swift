@@ -1,6 +1,9 @@
 public import AviaryCore
 public import Foundation
 import ZIPFoundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension CodeStore {
     /// The archive unpacked for execution, read-only: `<root>/unpacked/<sha256 hex>/`.
