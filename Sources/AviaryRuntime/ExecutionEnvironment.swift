@@ -22,7 +22,6 @@ public final class ExecutionEnvironment: Sendable {
     public let version: VersionSelector
     public let configuration: FunctionConfiguration
     public let logStream: LogStream
-    let eventLoop: any EventLoop
     private let spawnedAt: ContinuousClock.Instant
 
     struct InFlight {
@@ -36,26 +35,33 @@ public final class ExecutionEnvironment: Sendable {
         var processID: pid_t?
         var initDuration: Duration?
         var deadline: (requestID: String, milliseconds: Int64)?
-        /// The running invocation's timeout (or cold start's init limit), cancelled when it ends.
-        var timer: Scheduled<Void>?
+        /// When the running invocation (or a cold start's init) runs out of time; checked by the runtime's
+        /// sweeper, so no timer is scheduled and cancelled per invocation.
+        var expiry: Expiry?
         var deliveredAt: ContinuousClock.Instant?
         /// Invocations that got an answer; the first one reports the cold start's init duration.
         var completed = 0
         var exitStatus: String?
     }
 
+    struct Expiry {
+        let requestID: String
+        let at: ContinuousClock.Instant
+        let limit: Duration
+        let isInit: Bool
+    }
+
     private let state = Mutex(State())
 
     init(
         id: String, function: FunctionName, version: VersionSelector, configuration: FunctionConfiguration,
-        logStream: LogStream, eventLoop: any EventLoop
+        logStream: LogStream
     ) {
         self.id = id
         self.function = function
         self.version = version
         self.configuration = configuration
         self.logStream = logStream
-        self.eventLoop = eventLoop
         self.spawnedAt = .now
     }
 
@@ -111,10 +117,9 @@ public final class ExecutionEnvironment: Sendable {
             deliver(inFlight, to: promise)
         case .wait:
             // Cold start: the runtime has `initTimeout` to ask for work, then the invocation's own timeout runs.
-            let timer = eventLoop.scheduleTask(in: TimeAmount(initTimeout)) {
-                self.initTimedOut(requestID: invocation.requestID, after: initTimeout)
+            state.withLock { state in
+                state.expiry = Expiry(requestID: invocation.requestID, at: .now + initTimeout, limit: initTimeout, isInit: true)
             }
-            state.withLock { $0.timer = timer }
         case .unavailable:
             break
         }
@@ -124,15 +129,23 @@ public final class ExecutionEnvironment: Sendable {
     private func deliver(_ inFlight: InFlight, to promise: EventLoopPromise<Invocation?>) {
         let requestID = inFlight.invocation.requestID
         let timeout = inFlight.timeout
-        let timer = eventLoop.scheduleTask(in: TimeAmount(timeout)) { self.timeOut(requestID: requestID, after: timeout) }
-        let previous = state.withLock { state in
+        state.withLock { state in
+            let now = ContinuousClock.now
             state.deadline = (requestID, Self.epochMilliseconds(after: timeout))
-            state.deliveredAt = .now
-            defer { state.timer = timer }
-            return state.timer
+            state.deliveredAt = now
+            state.expiry = Expiry(requestID: requestID, at: now + timeout, limit: timeout, isInit: false)
         }
-        previous?.cancel()
         promise.succeed(inFlight.invocation)
+    }
+
+    /// Times out the running invocation (or cold start) if its limit has passed; called by the sweeper.
+    func expireIfOverdue(now: ContinuousClock.Instant) {
+        guard let expiry = state.withLock({ $0.expiry }), expiry.at <= now else { return }
+        if expiry.isInit {
+            initTimedOut(requestID: expiry.requestID, after: expiry.limit)
+        } else {
+            timeOut(requestID: expiry.requestID, after: expiry.limit)
+        }
     }
 
     /// The deadline sent to the runtime with this invocation, epoch milliseconds.
@@ -195,10 +208,7 @@ public final class ExecutionEnvironment: Sendable {
     func resultPosted(requestID: String, body: ByteBuffer, isError: Bool, errorType: String?) -> Int {
         let action = state.withLock { state in
             let action = state.session.resultPosted(requestID: requestID)
-            if case .complete = action {
-                state.timer?.cancel()
-                state.timer = nil
-            }
+            if case .complete = action { state.expiry = nil }
             return action
         }
         switch action {
@@ -215,10 +225,7 @@ public final class ExecutionEnvironment: Sendable {
     func responseTooLarge(requestID: String) {
         let action = state.withLock { state in
             let action = state.session.resultPosted(requestID: requestID)
-            if case .complete = action {
-                state.timer?.cancel()
-                state.timer = nil
-            }
+            if case .complete = action { state.expiry = nil }
             return action
         }
         if case .complete(let inFlight) = action {
@@ -263,8 +270,7 @@ public final class ExecutionEnvironment: Sendable {
     /// Kills the whole process group (the runtime and anything it started).
     func kill() {
         let (pid, terminated) = state.withLock { state in
-            state.timer?.cancel()
-            state.timer = nil
+            state.expiry = nil
             return (state.processID, state.session.terminate())
         }
         terminated.parked?.succeed(nil)

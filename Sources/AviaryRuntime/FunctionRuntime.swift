@@ -65,6 +65,7 @@ public final class FunctionRuntime: Service, Sendable {
     public func run() async throws {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.reapIdleEnvironments() }
+            group.addTask { await self.enforceTimeouts() }
             for await launch in launches.cancelOnGracefulShutdown() {
                 group.addTask { await self.runProcess(launch) }
             }
@@ -73,6 +74,18 @@ public final class FunctionRuntime: Service, Sendable {
             group.cancelAll()
         }
     }
+
+    /// Checks every live environment's deadline a few times a tenth of a second: timeouts fire at most
+    /// `sweepInterval` late, and invocations schedule nothing.
+    private func enforceTimeouts() async {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: Self.sweepInterval)
+            let now = ContinuousClock.now
+            for environment in live.withLock({ Array($0.values) }) { environment.expireIfOverdue(now: now) }
+        }
+    }
+
+    static let sweepInterval = Duration.milliseconds(20)
 
     private func reapIdleEnvironments() async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -184,8 +197,7 @@ public final class FunctionRuntime: Service, Sendable {
             directory: settings.logRoot.appendingPathComponent(function.rawValue), name: "\(day)/[\(version)]\(id)")
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         let environment = ExecutionEnvironment(
-            id: id, function: function, version: version, configuration: configuration, logStream: stream,
-            eventLoop: eventLoop)
+            id: id, function: function, version: version, configuration: configuration, logStream: stream)
         let listener = try await ServerBootstrap(group: eventLoop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)

@@ -250,11 +250,20 @@ def runtime_command(args, runtime):
     return [os.path.join(code_dir(args.work, runtime), "bootstrap")]
 
 
+def real_interpreter(python):
+    """What Aviary runs python3.* with: the interpreter behind `python3` on PATH (not a wrapper)."""
+    if not python:
+        return python
+    resolved = subprocess.run([python, "-c", "import sys; print(sys.executable)"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    return resolved or python
+
+
 def runtime_env(args, runtime, api, scratch):
     """The variables Aviary gives an environment (FunctionRuntime.environmentVariables)."""
     folder = code_dir(args.work, runtime)
     path = ["/usr/local/bin", "/usr/bin", "/bin"]
-    for interpreter in (shutil.which("python3"), shutil.which("node")):
+    for interpreter in (real_interpreter(shutil.which("python3")), shutil.which("node")):
         if interpreter and os.path.dirname(interpreter) not in path:
             path.append(os.path.dirname(interpreter))
     function = FUNCTION[runtime]
@@ -360,8 +369,8 @@ def bare_cold_start(args, runtime, listener, log):
 def cmd_cold(args):
     """Interleaves Aviary cold starts and bare spawns of the same runtime; the first pair is discarded.
 
-    For py, if Aviary's python3 (the first on PATH) is not the interpreter itself (e.g. a pyenv shim),
-    the bare spawn is also timed with the interpreter it resolves to, for information.
+    The bare spawn uses the interpreter Aviary uses: python3 from PATH resolved to `sys.executable`
+    (RuntimeSettings.realPython), so a wrapper such as a pyenv shim is not timed on one side only.
     """
     client = lambda_client(args.endpoint)
     function = FUNCTION[args.runtime]
@@ -370,30 +379,18 @@ def cmd_cold(args):
     listener.listen(8)
     listener.settimeout(15)
     log = open(os.path.join(args.work, f"bare-{args.runtime}.log"), "ab")
-    real_python = None
     if args.runtime == "py":
-        resolved = subprocess.run([args.python, "-c", "import sys; print(sys.executable)"], capture_output=True,
-                                  text=True, check=True).stdout.strip()
-        if resolved and os.path.realpath(resolved) != os.path.realpath(args.python):
-            real_python = resolved
-    request_ids, bare, bare_real = [], [], []
+        args.python = real_interpreter(args.python)
+    request_ids, bare = [], []
     try:
         for i in range(args.count + 1):
             client.update_function_configuration(FunctionName=function, Description=f"cold start {i} {time.time()}")
             status, headers, body = invoke(args.endpoint, function)
             check_invoke(args.runtime, status, headers, body)
             ms = bare_cold_start(args, args.runtime, listener, log)
-            if real_python:
-                shim, args.python = args.python, real_python
-                try:
-                    real_ms = bare_cold_start(args, args.runtime, listener, log)
-                finally:
-                    args.python = shim
             if i > 0:
                 request_ids.append(headers["x-amzn-RequestId"])
                 bare.append(ms)
-                if real_python:
-                    bare_real.append(real_ms)
             time.sleep(args.pause)
     finally:
         listener.close()
@@ -408,9 +405,6 @@ def cmd_cold(args):
               "bare_median_ms": statistics.median(bare),
               "paired_overhead_median_ms": statistics.median(a - b for a, b in zip(aviary, bare)),
               "aviary_ms": aviary, "bare_ms": [round(b, 3) for b in bare]}
-    if real_python:
-        result.update(python_shim=args.python, python_real=real_python,
-                      bare_real_median_ms=statistics.median(bare_real))
     emit(result, args.results)
 
 
@@ -521,9 +515,6 @@ def cmd_summary(args):
             overhead = r["aviary_median_ms"] - r["bare_median_ms"]
             print(f"  {LABEL[runtime]:<24} {r['aviary_median_ms']:>17.2f} ms {r['bare_median_ms']:>10.2f} ms "
                   f"{overhead:>+6.2f} ms {r['paired_overhead_median_ms']:>+11.2f} ms")
-            if "bare_real_median_ms" in r:
-                print(f"  {'':<24} (Aviary runs python3.* with {r['python_shim']}, which is not the interpreter; "
-                      f"bare with {r['python_real']} itself: {r['bare_real_median_ms']:.2f} ms)")
             goals.append((f"cold-start overhead, {LABEL[runtime]}", f"{overhead:+.2f} ms", f"<= +{GOAL_COLD_MS} ms",
                           overhead <= GOAL_COLD_MS))
 
