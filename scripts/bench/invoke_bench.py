@@ -23,6 +23,7 @@ import concurrent.futures
 import glob
 import http.client
 import io
+import functools
 import json
 import os
 import re
@@ -250,6 +251,7 @@ def runtime_command(args, runtime):
     return [os.path.join(code_dir(args.work, runtime), "bootstrap")]
 
 
+@functools.lru_cache(maxsize=None)
 def real_interpreter(python):
     """What Aviary runs python3.* with: the interpreter behind `python3` on PATH (not a wrapper)."""
     if not python:
