@@ -41,6 +41,8 @@ public final class ExecutionEnvironment: Sendable {
         var deliveredAt: ContinuousClock.Instant?
         /// Invocations that got an answer; the first one reports the cold start's init duration.
         var completed = 0
+        /// `/proc/<pid>/status`, kept open for `Max Memory Used`.
+        var statusFile: SystemPackage.FileDescriptor?
         var exitStatus: String?
     }
 
@@ -87,10 +89,10 @@ public final class ExecutionEnvironment: Sendable {
         }
         let duration = ContinuousClock.now - (deliveredAt ?? started)
         let milliseconds = duration.milliseconds
-        var report = "REPORT RequestId: \(invocation.requestID)\tDuration: \(String(format: "%.2f", milliseconds)) ms"
+        var report = "REPORT RequestId: \(invocation.requestID)\tDuration: \(Self.twoDecimals(milliseconds)) ms"
             + "\tBilled Duration: \(Int(milliseconds.rounded(.up))) ms\tMemory Size: \(configuration.memorySize) MB"
-            + "\tMax Memory Used: \(pid.flatMap(Self.peakMemoryMB) ?? 0) MB\t"
-        if coldStart, let initDuration { report += "Init Duration: \(String(format: "%.2f", initDuration.milliseconds)) ms\t" }
+            + "\tMax Memory Used: \(pid.flatMap(peakMemoryMB) ?? 0) MB\t"
+        if coldStart, let initDuration { report += "Init Duration: \(Self.twoDecimals(initDuration.milliseconds)) ms\t" }
         logStream.write("END RequestId: \(invocation.requestID)\n" + report + "\n")
         return InvocationResult(
             outcome: outcome, executedVersion: version, duration: duration, logStream: logStream,
@@ -172,7 +174,7 @@ public final class ExecutionEnvironment: Sendable {
     }
 
     static func seconds(_ duration: Duration) -> String {
-        String(format: "%.2f", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+        twoDecimals(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
     }
 
     private func timeOut(requestID: String, after timeout: Duration) {
@@ -251,6 +253,8 @@ public final class ExecutionEnvironment: Sendable {
         let (terminated, initFailure) = state.withLock { state in
             state.exitStatus = status
             state.processID = nil
+            try? state.statusFile?.close()
+            state.statusFile = nil
             return (state.session.terminate(), state.session.initFailure)
         }
         terminated.parked?.succeed(nil)
@@ -300,13 +304,25 @@ public final class ExecutionEnvironment: Sendable {
             + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
-    /// The peak resident memory of a process (`VmHWM` in `/proc/<pid>/status`), in MB; one read, no
-    /// string splitting: this runs after every invocation.
-    static func peakMemoryMB(_ pid: pid_t) -> Int? {
-        guard let file = try? FileDescriptor.open(FilePath("/proc/\(pid)/status"), .readOnly) else { return nil }
-        defer { try? file.close() }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = (try? buffer.withUnsafeMutableBytes { try file.read(into: $0) }) ?? 0
+    /// `12.34`, rounded; without `String(format:)`, which is slow on this path.
+    static func twoDecimals(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        let fraction = abs(hundredths % 100)
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+
+    /// The peak resident memory of the process (`VmHWM` in `/proc/<pid>/status`), in MB. The status file
+    /// stays open and is re-read with one `pread` per invocation, scanned as bytes.
+    private func peakMemoryMB(_ pid: pid_t) -> Int? {
+        let file = state.withLock { state -> SystemPackage.FileDescriptor? in
+            if state.statusFile == nil {
+                state.statusFile = try? SystemPackage.FileDescriptor.open(FilePath("/proc/\(pid)/status"), .readOnly, options: [.closeOnExec])
+            }
+            return state.statusFile
+        }
+        guard let file else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        let count = (try? buffer.withUnsafeMutableBytes { try file.read(fromAbsoluteOffset: 0, into: $0) }) ?? 0
         let key = Array("VmHWM:".utf8)
         guard count > key.count,
             let start = (0...(count - key.count)).first(where: { buffer[$0..<$0 + key.count].elementsEqual(key) })
