@@ -45,6 +45,8 @@
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+source "$SCRIPT_DIR/lib.sh"
 REPO="$(cd "$SCRIPT_DIR/../.." && pwd)"
 
 BENCH_SECONDS="${BENCH_SECONDS:-4}"
@@ -63,8 +65,6 @@ export PYTHONDONTWRITEBYTECODE=1   # the helpers import each other; no __pycache
 DEFAULT_AVIARY_BIN="$REPO/.build/release/aviary"
 AVIARY_BIN="${AVIARY_BIN:-$DEFAULT_AVIARY_BIN}"
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
 
 for v in BENCH_SECONDS BENCH_WARMUP_SECONDS BENCH_ROUNDS BENCH_STUB_SECONDS BENCH_COLD_COUNT BENCH_THREADS; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
@@ -153,35 +153,6 @@ ensure_venv() {
   "$VENV/bin/python" -c 'import boto3, awslambdaric' || die "boto3 / awslambdaric not importable after install"
 }
 
-ensure_aviary_bin() {
-  if [[ ! -x "$AVIARY_BIN" ]]; then
-    [[ "$AVIARY_BIN" == "$DEFAULT_AVIARY_BIN" ]] || die "AVIARY_BIN=$AVIARY_BIN does not exist / is not executable"
-    command -v swift >/dev/null 2>&1 || die "$AVIARY_BIN missing and swift is not on PATH"
-    log "building aviary (swift build -c release --product aviary; takes a few minutes)"
-    (cd "$REPO" && swift build -c release --product aviary) || die "swift build failed"
-    [[ -x "$AVIARY_BIN" ]] || die "build finished but $AVIARY_BIN is missing"
-  fi
-}
-
-free_port() {
-  "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-# wait_http NAME URL PID TIMEOUT_S: wait until URL answers 200 (and PID is alive)
-wait_http() {
-  local name=$1 url=$2 pid=$3 timeout=$4 code i
-  for ((i = 0; i < timeout * 10; i++)); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 30 "$WORK/$name.log" >&2 || true
-      die "$name exited during startup (log above)"
-    fi
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)
-    [[ "$code" == 200 ]] && return 0
-    sleep 0.1
-  done
-  tail -n 30 "$WORK/$name.log" >&2 || true
-  die "$name not ready after ${timeout}s ($url last answered '$code')"
-}
 
 # ---------------------------------------------------------------- helpers
 DATA="$WORK/aviary-data"
