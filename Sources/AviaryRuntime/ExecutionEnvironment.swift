@@ -1,6 +1,5 @@
 public import AviaryCore
 import Foundation
-import Logging
 public import NIOCore
 import NIOPosix
 import Synchronization
@@ -43,7 +42,6 @@ public final class ExecutionEnvironment: Sendable {
         var completed = 0
         /// `/proc/<pid>/status`, kept open for `Max Memory Used`.
         var statusFile: SystemPackage.FileDescriptor?
-        var exitStatus: String?
     }
 
     struct Expiry {
@@ -251,7 +249,6 @@ public final class ExecutionEnvironment: Sendable {
     /// The process is gone: fail what was in flight with the runtime's init error or `Runtime.ExitError`.
     func processExited(status: String) {
         let (terminated, initFailure) = state.withLock { state in
-            state.exitStatus = status
             state.processID = nil
             try? state.statusFile?.close()
             state.statusFile = nil
