@@ -81,14 +81,7 @@ cleanup() {
   trap - EXIT INT TERM
   local pid
   if [[ -n "$WRK_PID" ]]; then kill -TERM "$WRK_PID" 2>/dev/null || true; wait "$WRK_PID" 2>/dev/null || true; fi
-  for pid in "${PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_processes "${PIDS[@]}"
   if [[ -n "$BENCH_OUT_DIR" ]]; then
     mkdir -p "$BENCH_OUT_DIR" && cp -r "$WORK"/. "$BENCH_OUT_DIR"/ 2>/dev/null || true
     rm -rf "$BENCH_OUT_DIR/aviary-data" 2>/dev/null || true

@@ -33,3 +33,14 @@ wait_http() {
   tail -n 30 "$WORK/$name.log" >&2 || true
   die "$name not ready after ${timeout}s ($url last answered '$code')"
 }
+
+# stop_processes PID...: SIGTERM to all, then up to 5 s each to exit, then SIGKILL.
+stop_processes() {
+  local pid
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+    wait "$pid" 2>/dev/null || true
+  done
+}
