@@ -1,0 +1,269 @@
+/// What happens to a deployment: requests from people, reports from hooks, time passing, and verdicts
+/// of the health judge.
+public enum DeploymentEvent: Sendable, Hashable {
+    /// The engine takes the new deployment up.
+    case start
+    /// A hook reported its result.
+    case hookReported(executionID: String, succeeded: Bool)
+    /// Time passed; `evidence` is the number of invocations the new version served in the current step.
+    case tick(evidence: Int)
+    /// A health check failed.
+    case healthFailed(HealthReport)
+    /// Skip the remaining steps (or the rest of the bake).
+    case promote(by: String?, reason: String?)
+    case pause(by: String?, reason: String?)
+    case resume(by: String?, reason: String?)
+    /// Put the alias back on the old version now.
+    case rollback(by: String?, reason: String?, report: HealthReport?)
+    /// The server restarted with this deployment in flight.
+    case recover
+    /// The alias could not be changed as intended (deleted, or changed by someone else).
+    case aliasChanged(String)
+}
+
+/// What the engine must do after a transition. Alias changes are persisted in the same transaction as
+/// the deployment's new state; the others are carried out after it.
+public enum DeploymentEffect: Sendable, Hashable {
+    /// Start environments of a version before it takes traffic.
+    case prewarm(VersionNumber, count: Int)
+    /// The alias: primary `fromVersion`, `toVersion` at `weight`.
+    case route(Weight)
+    /// The alias: primary `toVersion`, no routing.
+    case promote
+    /// The alias: primary `fromVersion`, no routing.
+    case revert
+    /// Invoke a hook function (asynchronously) with CodeDeploy's payload.
+    case invokeHook(HookExecution)
+}
+
+extension Deployment {
+    /// Applies `event` at `now` and returns the effects to carry out, in order.
+    ///
+    /// - Parameter newExecutionID: mints hook execution ids (Core has no randomness of its own).
+    /// - Throws: when a person asks for something the deployment cannot do in its state.
+    public mutating func handle(
+        _ event: DeploymentEvent, at now: Timestamp, newExecutionID: () -> String
+    ) throws(DeploymentError) -> [DeploymentEffect] {
+        guard isActive else {
+            switch event {
+            case .tick, .healthFailed, .hookReported, .recover, .aliasChanged, .start: return []
+            case .promote, .pause, .resume, .rollback: throw .finished(id, status)
+            }
+        }
+        defer { updatedAt = now }
+        switch event {
+        case .start where status == .created, .recover where status == .created:
+            var effects: [DeploymentEffect] = prewarm > 0 ? [.prewarm(toVersion, count: prewarm)] : []
+            if let target = hooks.preTraffic {
+                effects.append(startHook(.preTraffic, target, at: now, id: newExecutionID()))
+            } else {
+                effects += beginTraffic(at: now, ids: newExecutionID)
+            }
+            return effects
+
+        case .start:
+            return []
+
+        case .recover:
+            note("server restarted; resuming \(status.rawValue)", at: now)
+            switch status {
+            case .shifting: return [.route(Weight(weight)!)]
+            case .postTraffic, .baking: return [.promote]
+            default: return []
+            }
+
+        case .hookReported(let executionID, let succeeded):
+            guard var running = hook, running.id == executionID, running.state == .inProgress else { return [] }
+            running.state = succeeded ? .succeeded : .failed
+            hook = running
+            guard succeeded else {
+                return rollBack(.hookFailed, "the \(running.kind.rawValue) hook \(running.target) reported Failed", by: nil, at: now)
+            }
+            note("\(running.kind.rawValue) hook \(running.target) succeeded", at: now)
+            return running.kind == .preTraffic ? beginTraffic(at: now, ids: newExecutionID) : afterPromotion(at: now)
+
+        case .tick(let evidence):
+            return tick(evidence: evidence, at: now, ids: newExecutionID)
+
+        case .healthFailed(let report):
+            guard status != .created, status != .preTraffic else { return [] }
+            let finding = report.finding.map { "\($0.check): \($0.detail)" } ?? "a health check failed"
+            return rollBack(.healthCheck, finding, by: nil, at: now, report: report)
+
+        case .promote(let by, let reason):
+            switch status {
+            case .shifting:
+                note("promoted early" + Self.because(reason), at: now, by: by)
+                return promote(at: now, ids: newExecutionID)
+            case .baking:
+                note("bake ended early" + Self.because(reason), at: now, by: by)
+                return succeed(at: now, by: by)
+            default:
+                throw .notAllowed("deployment \(id) cannot be promoted while \(status.rawValue)")
+            }
+
+        case .pause(let by, let reason):
+            guard pausedAt == nil else { throw .notAllowed("deployment \(id) is already paused") }
+            pausedAt = now
+            note("paused" + Self.because(reason), at: now, by: by)
+            return []
+
+        case .resume(let by, let reason):
+            guard let pausedAt else { throw .notAllowed("deployment \(id) is not paused") }
+            // The step (or bake) keeps the time it had left when it was paused.
+            phaseStartedAt = Timestamp(
+                millisecondsSince1970: phaseStartedAt.millisecondsSince1970 + now.millisecondsSince1970 - pausedAt.millisecondsSince1970)
+            self.pausedAt = nil
+            note("resumed" + Self.because(reason), at: now, by: by)
+            return []
+
+        case .rollback(let by, let reason, let report):
+            return rollBack(.manual, "rolled back by request" + Self.because(reason), by: by, at: now, report: report)
+
+        case .aliasChanged(let message):
+            status = .failed
+            pausedAt = nil
+            outcome = Outcome(cause: .aliasChanged, message: message, at: now, by: nil, report: nil)
+            note("failed: \(message)", at: now)
+            return []
+        }
+    }
+
+    /// When the deployment next needs a tick without anything else happening; nil when only events move it.
+    public func nextDeadline() -> Timestamp? {
+        switch status {
+        case .preTraffic, .postTraffic:
+            return hook.map { Timestamp(millisecondsSince1970: $0.startedAt.millisecondsSince1970 + hooks.timeoutMilliseconds) }
+        case .shifting where pausedAt == nil:
+            return currentStep.map { Timestamp(millisecondsSince1970: phaseStartedAt.millisecondsSince1970 + $0.milliseconds) }
+        case .baking where pausedAt == nil:
+            return Timestamp(millisecondsSince1970: phaseStartedAt.millisecondsSince1970 + bakeMilliseconds)
+        default:
+            return nil
+        }
+    }
+
+    private mutating func tick(evidence: Int, at now: Timestamp, ids: () -> String) -> [DeploymentEffect] {
+        switch status {
+        case .preTraffic, .postTraffic:
+            guard let running = hook, running.state == .inProgress,
+                now.millisecondsSince1970 - running.startedAt.millisecondsSince1970 >= hooks.timeoutMilliseconds
+            else { return [] }
+            return rollBack(
+                .hookTimedOut,
+                "the \(running.kind.rawValue) hook \(running.target) did not report within \(DurationText.format(milliseconds: hooks.timeoutMilliseconds))",
+                by: nil, at: now)
+        case .shifting:
+            guard pausedAt == nil, let deadline = nextDeadline(), now >= deadline else { return [] }
+            if evidence >= health.minimumInvocations { return advance(at: now, ids: ids) }
+            switch health.noData {
+            case .wait:
+                if !awaitingEvidence {
+                    awaitingEvidence = true
+                    note("step \(stepIndex + 1) waits for evidence: \(evidence) of \(health.minimumInvocations) invocations", at: now)
+                }
+                return []
+            case .fail:
+                return rollBack(
+                    .noEvidence,
+                    "step \(stepIndex + 1) ended with \(evidence) of the \(health.minimumInvocations) invocations it needs",
+                    by: nil, at: now)
+            case .pass:
+                note("step \(stepIndex + 1) passed without evidence (\(evidence) of \(health.minimumInvocations) invocations)", at: now)
+                return advance(at: now, ids: ids)
+            }
+        case .baking:
+            guard pausedAt == nil, let deadline = nextDeadline(), now >= deadline else { return [] }
+            return succeed(at: now, by: nil)
+        default:
+            return []
+        }
+    }
+
+    private mutating func beginTraffic(at now: Timestamp, ids: () -> String) -> [DeploymentEffect] {
+        guard let first = strategy.steps.first else { return promote(at: now, ids: ids) }
+        status = .shifting
+        stepIndex = 0
+        return enterStep(first, at: now)
+    }
+
+    private mutating func advance(at now: Timestamp, ids: () -> String) -> [DeploymentEffect] {
+        guard stepIndex + 1 < strategy.steps.count else { return promote(at: now, ids: ids) }
+        stepIndex += 1
+        return enterStep(strategy.steps[stepIndex], at: now)
+    }
+
+    private mutating func enterStep(_ step: Strategy.Step, at now: Timestamp) -> [DeploymentEffect] {
+        weight = step.weight.value
+        phaseStartedAt = now
+        awaitingEvidence = false
+        note(
+            "step \(stepIndex + 1)/\(strategy.steps.count): \(Strategy.percentText(weight * 100)) to version \(toVersion) "
+                + "for \(DurationText.format(milliseconds: step.milliseconds))",
+            at: now)
+        return [.route(step.weight)]
+    }
+
+    private mutating func promote(at now: Timestamp, ids: () -> String) -> [DeploymentEffect] {
+        stepIndex = strategy.steps.count
+        weight = 1
+        awaitingEvidence = false
+        note("promoted: \(alias) → \(toVersion)", at: now)
+        if let target = hooks.postTraffic {
+            return [.promote, startHook(.postTraffic, target, at: now, id: ids())]
+        }
+        return [.promote] + afterPromotion(at: now)
+    }
+
+    private mutating func afterPromotion(at now: Timestamp) -> [DeploymentEffect] {
+        guard bakeMilliseconds > 0 else { return succeed(at: now, by: nil) }
+        status = .baking
+        phaseStartedAt = now
+        note("baking for \(DurationText.format(milliseconds: bakeMilliseconds))", at: now)
+        return []
+    }
+
+    private mutating func succeed(at now: Timestamp, by: String?) -> [DeploymentEffect] {
+        status = .succeeded
+        pausedAt = nil
+        outcome = Outcome(cause: .promoted, message: "\(alias) now points to version \(toVersion)", at: now, by: by, report: nil)
+        note("succeeded", at: now, by: by)
+        return []
+    }
+
+    private mutating func startHook(_ kind: HookExecution.Kind, _ target: HookTarget, at now: Timestamp, id: String) -> DeploymentEffect {
+        let execution = HookExecution(id: id, kind: kind, target: target, startedAt: now, state: .inProgress)
+        hook = execution
+        status = kind == .preTraffic ? .preTraffic : .postTraffic
+        phaseStartedAt = now
+        note("\(kind.rawValue) hook \(target) invoked", at: now)
+        return .invokeHook(execution)
+    }
+
+    private mutating func rollBack(
+        _ cause: Outcome.Cause, _ message: String, by: String?, at now: Timestamp, report: HealthReport? = nil
+    ) -> [DeploymentEffect] {
+        status = .rolledBack
+        weight = 0
+        pausedAt = nil
+        if var running = hook, running.state == .inProgress {
+            running.state = .failed
+            hook = running
+        }
+        outcome = Outcome(cause: cause, message: message, at: now, by: by, report: report)
+        note("rolled back to version \(fromVersion): \(message)", at: now, by: by)
+        return [.revert]
+    }
+
+    private mutating func note(_ message: String, at now: Timestamp, by: String? = nil) {
+        history.append(HistoryEntry(at: now, status: status, message: message, by: by))
+        if history.count > Self.historyLimit { history.removeFirst(history.count - Self.historyLimit) }
+    }
+
+    static let historyLimit = 500
+
+    static func because(_ reason: String?) -> String {
+        guard let reason, !reason.isEmpty else { return "" }
+        return ": \(reason)"
+    }
+}
