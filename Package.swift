@@ -65,6 +65,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The deployment controller: runs deployments through the Core state machine on real time.
+        .target(
+            name: "AviaryEngine",
+            dependencies: [
+                "AviaryCore",
+                "AviaryStore",
+                "AviaryRuntime",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // HTTP: the AWS Lambda REST API over Hummingbird 2.
         .target(
             name: "AviaryServer",
@@ -72,6 +84,7 @@ let package = Package(
                 "AviaryCore",
                 "AviaryStore",
                 "AviaryRuntime",
+                "AviaryEngine",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

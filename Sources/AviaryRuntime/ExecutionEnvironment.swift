@@ -42,6 +42,8 @@ public final class ExecutionEnvironment: Sendable {
         var completed = 0
         /// `/proc/<pid>/status`, kept open for `Max Memory Used`.
         var statusFile: SystemPackage.FileDescriptor?
+        /// Waiting for the runtime's first `/next` (true) or its death (false).
+        var readyWaiters: [CheckedContinuation<Bool, Never>] = []
     }
 
     struct Expiry {
@@ -66,6 +68,19 @@ public final class ExecutionEnvironment: Sendable {
     }
 
     public var isDead: Bool { state.withLock { $0.session.isDead } }
+
+    /// Waits until the runtime has initialised and asks for work (true), or dies first (false).
+    func waitUntilReady() async -> Bool {
+        await withCheckedContinuation { continuation in
+            let known = state.withLock { state -> Bool? in
+                if state.initDuration != nil { return true }
+                if state.session.isDead { return false }
+                state.readyWaiters.append(continuation)
+                return nil
+            }
+            if let known { continuation.resume(returning: known) }
+        }
+    }
 
     // MARK: Invoking
 
@@ -188,15 +203,20 @@ public final class ExecutionEnvironment: Sendable {
     // MARK: Runtime API (called from the listener's event loop)
 
     func nextRequested(_ promise: EventLoopPromise<Invocation?>) {
-        let (action, inFlight) = state.withLock { state in
-            if state.initDuration == nil { state.initDuration = .now - spawnedAt }
+        let (action, inFlight, waiters) = state.withLock { state in
+            var waiters: [CheckedContinuation<Bool, Never>] = []
+            if state.initDuration == nil {
+                state.initDuration = .now - spawnedAt
+                swap(&waiters, &state.readyWaiters)
+            }
             let action = state.session.nextRequested(promise)
             var inFlight: InFlight?
             if case .deliver = action, case .invoking(let pending, _) = state.session.state {
                 inFlight = pending.completion
             }
-            return (action, inFlight)
+            return (action, inFlight, waiters)
         }
+        for waiter in waiters { waiter.resume(returning: true) }
         switch action {
         case .deliver: if let inFlight { deliver(inFlight, to: promise) }
         case .park: break
@@ -248,12 +268,15 @@ public final class ExecutionEnvironment: Sendable {
 
     /// The process is gone: fail what was in flight with the runtime's init error or `Runtime.ExitError`.
     func processExited(status: String) {
-        let (terminated, initFailure) = state.withLock { state in
+        let (terminated, initFailure, waiters) = state.withLock { state in
             state.processID = nil
             try? state.statusFile?.close()
             state.statusFile = nil
-            return (state.session.terminate(), state.session.initFailure)
+            var waiters: [CheckedContinuation<Bool, Never>] = []
+            swap(&waiters, &state.readyWaiters)
+            return (state.session.terminate(), state.session.initFailure, waiters)
         }
+        for waiter in waiters { waiter.resume(returning: false) }
         terminated.parked?.succeed(nil)
         guard let inFlight = terminated.completion else { return }
         let body: ByteBuffer
@@ -270,10 +293,13 @@ public final class ExecutionEnvironment: Sendable {
 
     /// Kills the whole process group (the runtime and anything it started).
     func kill() {
-        let (pid, terminated) = state.withLock { state in
+        let (pid, terminated, waiters) = state.withLock { state in
             state.expiry = nil
-            return (state.processID, state.session.terminate())
+            var waiters: [CheckedContinuation<Bool, Never>] = []
+            swap(&waiters, &state.readyWaiters)
+            return (state.processID, state.session.terminate(), waiters)
         }
+        for waiter in waiters { waiter.resume(returning: false) }
         terminated.parked?.succeed(nil)
         if let pid { _ = Foundation.kill(-pid, SIGKILL) }
     }

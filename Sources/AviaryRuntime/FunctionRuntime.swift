@@ -147,6 +147,42 @@ public final class FunctionRuntime: Service, Sendable {
         throw RuntimeError("no execution environment could take the invocation")
     }
 
+    /// Starts `count` environments of a version before it takes traffic, waits (up to the init timeout)
+    /// until their runtimes ask for work, and pools them as idle. Returns how many became ready.
+    public func prewarm(
+        function: FunctionName, version: VersionSelector, configuration: FunctionConfiguration, count: Int
+    ) async -> Int {
+        let key = PoolKey(function: function, version: version, revisionId: configuration.revisionId)
+        return await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<count {
+                group.addTask {
+                    let environment: ExecutionEnvironment
+                    do {
+                        environment = try await self.startEnvironment(function: function, version: version, configuration: configuration)
+                    } catch {
+                        self.logger.warning("pre-warming failed", metadata: ["function": "\(function)", "version": "\(version)", "error": "\(error)"])
+                        return false
+                    }
+                    let ready = await withTaskGroup(of: Bool?.self) { race in
+                        race.addTask { await environment.waitUntilReady() }
+                        race.addTask {
+                            try? await Task.sleep(for: self.settings.initTimeout)
+                            return nil
+                        }
+                        let first = await race.next() ?? nil
+                        if first == nil { environment.kill() }  // timed out: the readiness wait ends with it
+                        race.cancelAll()
+                        return first ?? false
+                    }
+                    guard ready, !environment.isDead else { return false }
+                    self.pools.withLock { $0[key, default: []].append(IdleEnvironment(environment: environment, since: .now)) }
+                    return true
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+    }
+
     private func acquireSlot(_ function: FunctionName, reserved: Int?) throws {
         try running.withLock { running in
             let current = running.perFunction[function, default: 0]

@@ -18,20 +18,38 @@ public final class MetricsRecorder: Sendable {
         }
     }
 
+    /// What happened to one request, as an observer sees it.
+    public enum Observation: Sendable {
+        case invocation(failed: Bool, durationMilliseconds: Double)
+        case throttle
+    }
+
     private let series = Mutex<[Key: InvocationMetrics]>([:])
+    private let observer = Mutex<(@Sendable (Key, Observation) -> Void)?>(nil)
 
     public init() {}
 
     static var currentSecond: Int64 { Int64(Date().timeIntervalSince1970) }
 
+    /// Calls `body` with every request made through an alias, right after it is recorded, on the
+    /// invoking task: the deployment engine judges canaries from it. It must return quickly.
+    public func observeAliasInvocations(_ body: @escaping @Sendable (Key, Observation) -> Void) {
+        observer.withLock { $0 = body }
+    }
+
     func recordInvocation(_ key: Key, duration: Duration, failed: Bool) {
         let second = Self.currentSecond
-        series.withLock { $0[key, default: InvocationMetrics()].recordInvocation(at: second, durationMilliseconds: duration.milliseconds, failed: failed) }
+        let milliseconds = duration.milliseconds
+        series.withLock { $0[key, default: InvocationMetrics()].recordInvocation(at: second, durationMilliseconds: milliseconds, failed: failed) }
+        if key.alias != nil, let observer = observer.withLock({ $0 }) {
+            observer(key, .invocation(failed: failed, durationMilliseconds: milliseconds))
+        }
     }
 
     func recordThrottle(_ key: Key) {
         let second = Self.currentSecond
         series.withLock { $0[key, default: InvocationMetrics()].recordThrottle(at: second) }
+        if key.alias != nil, let observer = observer.withLock({ $0 }) { observer(key, .throttle) }
     }
 
     /// A copy of one series.

@@ -100,20 +100,22 @@ public final class RegistryStore: Sendable {
         }
     }
 
-    /// One change of one function: from its current state (nil: absent) to the new one, plus a result.
+    /// One change of one function: from its current state (nil: absent) to the new one, plus a result,
+    /// and the deployment record (if any) saved in the same transaction when the change succeeds.
     struct Change: Sendable {
         let name: FunctionName
         let apply: @Sendable (LambdaFunction?, ChangeContext) throws -> (LambdaFunction?, any Sendable)
+        var deployment: Deployment?
     }
 
-    private func write<Result: Sendable>(
-        _ name: FunctionName,
+    func write<Result: Sendable>(
+        _ name: FunctionName, saving deployment: Deployment? = nil,
         _ apply: @escaping @Sendable (LambdaFunction?, ChangeContext) throws -> (LambdaFunction?, Result)
     ) async throws -> Result {
-        let change = Change(name: name) { current, context in
+        let change = Change(name: name, apply: { current, context in
             let (after, result) = try apply(current, context)
             return (after, result)
-        }
+        }, deployment: deployment)
         // The batch returns exactly what `apply` produced, so the cast cannot fail.
         return try await commits.submit(change, runBatch: commit).get() as! Result
     }
@@ -127,21 +129,24 @@ public final class RegistryStore: Sendable {
                 var original: [FunctionName: LambdaFunction?] = [:]
                 var latest: [FunctionName: LambdaFunction?] = [:]
                 var outcomes: [GroupCommit<Change>.Outcome] = []
+                var deployments: [Deployment] = []
                 for change in batch {
                     let current = latest[change.name] ?? self.function(change.name)
                     do {
                         let (after, result) = try change.apply(current, ChangeContext(now: self.now(), makeRevisionId: self.makeRevisionId))
                         if original[change.name] == nil { original[change.name] = .some(current) }
                         latest[change.name] = .some(after)
+                        if let deployment = change.deployment { deployments.append(deployment) }
                         outcomes.append(.success(result))
                     } catch {
                         outcomes.append(.failure(error))
                     }
                 }
                 let changed = latest.filter { name, after in original[name]! != after }
-                guard !changed.isEmpty else { return outcomes }
+                guard !changed.isEmpty || !deployments.isEmpty else { return outcomes }
                 try db.inTransaction {
                     for (name, after) in changed { try Self.persist(before: original[name]!, after: after, in: db) }
+                    for deployment in deployments { try DeploymentRow(deployment, coder: ColumnCoder()).save(db) }
                     return .commit
                 }
                 self.snapshot.withLock { registry in

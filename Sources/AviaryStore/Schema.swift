@@ -44,6 +44,21 @@ enum Schema {
         migrator.registerMigration("v3-reserved-concurrency") { db in
             try db.alter(table: "function") { t in t.add(column: "reservedConcurrency", .integer) }
         }
+        migrator.registerMigration("v4-deployments") { db in
+            try db.create(table: "deployment") { t in
+                t.primaryKey("id", .text)
+                t.column("function", .text).notNull()
+                t.column("alias", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("active", .boolean).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("updatedAt", .integer).notNull()
+                t.column("body", .text).notNull()
+            }
+            try db.create(index: "deployment_alias", on: "deployment", columns: ["function", "alias", "createdAt"])
+            try db.create(index: "deployment_active", on: "deployment", columns: ["active"])
+            try db.create(index: "deployment_created", on: "deployment", columns: ["createdAt"])
+        }
         return migrator
     }
 }

@@ -3,6 +3,9 @@
 public enum DeploymentEvent: Sendable, Hashable {
     /// The engine takes the new deployment up.
     case start
+    /// The new version's environments asked for pre-warming are ready (or could not start: traffic
+    /// then meets cold starts, and the health checks judge it).
+    case prewarmed
     /// A hook reported its result.
     case hookReported(executionID: String, succeeded: Bool)
     /// Time passed; `evidence` is the number of invocations the new version served in the current step.
@@ -24,7 +27,7 @@ public enum DeploymentEvent: Sendable, Hashable {
 /// What the engine must do after a transition. Alias changes are persisted in the same transaction as
 /// the deployment's new state; the others are carried out after it.
 public enum DeploymentEffect: Sendable, Hashable {
-    /// Start environments of a version before it takes traffic.
+    /// Start environments of a version, then report `prewarmed`.
     case prewarm(VersionNumber, count: Int)
     /// The alias: primary `fromVersion`, `toVersion` at `weight`.
     case route(Weight)
@@ -46,22 +49,20 @@ extension Deployment {
     ) throws(DeploymentError) -> [DeploymentEffect] {
         guard isActive else {
             switch event {
-            case .tick, .healthFailed, .hookReported, .recover, .aliasChanged, .start: return []
+            case .tick, .healthFailed, .hookReported, .recover, .aliasChanged, .start, .prewarmed: return []
             case .promote, .pause, .resume, .rollback: throw .finished(id, status)
             }
         }
-        defer { updatedAt = now }
         switch event {
         case .start where status == .created, .recover where status == .created:
-            var effects: [DeploymentEffect] = prewarm > 0 ? [.prewarm(toVersion, count: prewarm)] : []
-            if let target = hooks.preTraffic {
-                effects.append(startHook(.preTraffic, target, at: now, id: newExecutionID()))
-            } else {
-                effects += beginTraffic(at: now, ids: newExecutionID)
-            }
-            return effects
+            guard prewarm > 0 else { return beforeTraffic(at: now, ids: newExecutionID) }
+            note("pre-warming \(prewarm) environment\(prewarm == 1 ? "" : "s") of version \(toVersion)", at: now)
+            return [.prewarm(toVersion, count: prewarm)]
 
-        case .start:
+        case .prewarmed where status == .created:
+            return beforeTraffic(at: now, ids: newExecutionID)
+
+        case .start, .prewarmed:
             return []
 
         case .recover:
@@ -180,6 +181,12 @@ extension Deployment {
         }
     }
 
+    /// The pre-traffic hook if there is one, else the first step.
+    private mutating func beforeTraffic(at now: Timestamp, ids: () -> String) -> [DeploymentEffect] {
+        guard let target = hooks.preTraffic else { return beginTraffic(at: now, ids: ids) }
+        return [startHook(.preTraffic, target, at: now, id: ids())]
+    }
+
     private mutating func beginTraffic(at now: Timestamp, ids: () -> String) -> [DeploymentEffect] {
         guard let first = strategy.steps.first else { return promote(at: now, ids: ids) }
         status = .shifting
@@ -255,7 +262,9 @@ extension Deployment {
         return [.revert]
     }
 
+    /// Records a change in the history; every transition that changes anything notes it.
     private mutating func note(_ message: String, at now: Timestamp, by: String? = nil) {
+        updatedAt = now
         history.append(HistoryEntry(at: now, status: status, message: message, by: by))
         if history.count > Self.historyLimit { history.removeFirst(history.count - Self.historyLimit) }
     }

@@ -1,0 +1,69 @@
+import AviaryCore
+
+/// The alias change a deployment's effect asks for, checked against what the deployment left the alias
+/// at: if someone else moved the alias in between, the engine does not overwrite their change.
+struct AliasMove: Sendable {
+    enum Target: Sendable {
+        case route(Weight)
+        case promote
+        case revert
+    }
+
+    let deployment: Deployment
+    let target: Target
+
+    /// The first alias effect in `effects`, if any (a transition has at most one).
+    init?(_ deployment: Deployment, _ effects: [DeploymentEffect]) {
+        for effect in effects {
+            switch effect {
+            case .route(let weight): self.init(deployment: deployment, target: .route(weight)); return
+            case .promote: self.init(deployment: deployment, target: .promote); return
+            case .revert: self.init(deployment: deployment, target: .revert); return
+            case .prewarm, .invokeHook: continue
+            }
+        }
+        return nil
+    }
+
+    init(deployment: Deployment, target: Target) {
+        self.deployment = deployment
+        self.target = target
+    }
+
+    /// Applies the move to the function through the same rule UpdateAlias uses.
+    func apply(to function: inout LambdaFunction, scope: AccountScope, context: ChangeContext) throws {
+        let from = VersionSelector.published(deployment.fromVersion)
+        let to = VersionSelector.published(deployment.toVersion)
+        guard let alias = function.aliases[deployment.alias] else {
+            throw AliasDiverged("alias \(deployment.function):\(deployment.alias) was deleted")
+        }
+        // Where this deployment can have left the alias: on the old version (with or without the new one
+        // weighted in) or, once promoted, on the new one.
+        let routingOK = alias.routing == nil || alias.routing?.additionalVersion == deployment.toVersion
+        let ours = (alias.functionVersion == from && routingOK) || (alias.functionVersion == to && alias.routing == nil)
+        guard ours else {
+            throw AliasDiverged(
+                "alias \(deployment.function):\(deployment.alias) was changed outside the deployment "
+                    + "(now \(alias.functionVersion)\(alias.routing.map { " + \($0.additionalVersion) at \($0.weight)" } ?? "")); left as it is")
+        }
+        let (primary, weights): (VersionSelector, [String: Double]) =
+            switch target {
+            case .route(let weight): (from, [deployment.toVersion.description: weight.value])
+            case .promote: (to, [:])
+            case .revert: (from, [:])
+            }
+        do {
+            _ = try function.updateAlias(
+                name: deployment.alias, functionVersion: primary.description, description: nil, weights: weights,
+                expectedRevisionId: nil, scope: scope, context: context)
+        } catch {
+            throw AliasDiverged("alias \(deployment.function):\(deployment.alias) cannot be moved: \(error.message)")
+        }
+    }
+}
+
+/// The alias is no longer where the deployment left it (or cannot be moved at all).
+struct AliasDiverged: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

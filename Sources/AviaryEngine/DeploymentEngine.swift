@@ -1,0 +1,334 @@
+public import AviaryCore
+public import AviaryRuntime
+public import AviaryStore
+import Foundation
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// Runs deployments: drives each through the Core state machine on real time, applies its alias
+/// changes (persisted with its state in one transaction), judges health on every invocation of the
+/// alias, runs hooks, and resumes whatever was in flight after a restart.
+///
+/// Every transition goes through one serial queue (`run()`), so two never race. The invoke path only
+/// touches a dictionary under a lock: it records the outcome in the deployment's judge and, on a
+/// failing verdict, queues the rollback, which is then applied within milliseconds.
+public final class DeploymentEngine: Service, Sendable {
+    let store: RegistryStore
+    let runtime: FunctionRuntime
+    let events: EventQueue
+    let scope: AccountScope
+    let logger: Logger
+    let now: @Sendable () -> Timestamp
+    let tickInterval: Duration
+    private let commands: AsyncStream<Command>
+    private let queue: AsyncStream<Command>.Continuation
+    let watched = Mutex(Watched())
+
+    /// The active deployments, as last persisted, with their judges.
+    struct Watched {
+        var deployments: [DeploymentID: Tracked] = [:]
+        var byAlias: [AliasKey: DeploymentID] = [:]
+    }
+
+    struct AliasKey: Hashable {
+        let function: FunctionName
+        let alias: AliasName
+    }
+
+    struct Tracked {
+        var deployment: Deployment
+        var judge: HealthJudge
+        /// A failing verdict was queued and not handled yet.
+        var failureQueued = false
+    }
+
+    enum Command: Sendable {
+        case create(DeploymentRequest, retryOf: DeploymentID?, Reply)
+        case event(DeploymentID, DeploymentEvent, Reply?)
+        case tick
+    }
+
+    typealias Reply = @Sendable (Result<Deployment, any Error>) -> Void
+
+    public init(
+        store: RegistryStore, runtime: FunctionRuntime, events: EventQueue, scope: AccountScope, logger: Logger,
+        now: @escaping @Sendable () -> Timestamp = RegistryStore.systemNow, tickInterval: Duration = .milliseconds(100)
+    ) {
+        self.store = store
+        self.runtime = runtime
+        self.events = events
+        self.scope = scope
+        self.logger = logger
+        self.now = now
+        self.tickInterval = tickInterval
+        (commands, queue) = AsyncStream.makeStream(of: Command.self)
+        runtime.metrics.observeAliasInvocations { [weak self] key, observation in
+            self?.observe(key, observation)
+        }
+    }
+
+    // MARK: Service
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.tickUntilShutdown() }
+            await resumeInFlight(group: &group)
+            for await command in commands.cancelOnGracefulShutdown() {
+                await handle(command, group: &group)
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func tickUntilShutdown() async {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: tickInterval)
+            queue.yield(.tick)
+        }
+    }
+
+    /// After a restart: every deployment the store has as active continues from its persisted state.
+    private func resumeInFlight(group: inout DiscardingTaskGroup) async {
+        let active: [Deployment]
+        do {
+            active = try await store.deployments(activeOnly: true, limit: Int.max)
+        } catch {
+            logger.error("could not load deployments in flight", metadata: ["error": "\(error)"])
+            return
+        }
+        for deployment in active.reversed() {
+            track(deployment)
+            logger.info("resuming deployment", metadata: metadata(deployment))
+            await transition(deployment.id, .recover, group: &group)
+        }
+    }
+
+    // MARK: Requests (any task)
+
+    /// Starts a deployment; it is persisted and under way when this returns.
+    public func start(_ request: DeploymentRequest) async throws -> Deployment {
+        try await submit { .create(request, retryOf: nil, $0) }
+    }
+
+    /// Starts a new deployment with the same settings as a finished one that did not succeed.
+    public func retry(_ id: DeploymentID, by actor: String?) async throws -> Deployment {
+        guard let old = try await store.deployment(id) else { throw DeploymentError.deploymentNotFound(id.rawValue) }
+        guard old.status == .rolledBack || old.status == .failed else {
+            throw DeploymentError.notAllowed("only a rolled-back or failed deployment can be retried; \(id) is \(old.status.rawValue)")
+        }
+        let request = DeploymentRequest(
+            function: old.function, alias: old.alias, toVersion: old.toVersion, fromVersion: old.fromVersion,
+            strategy: old.strategy, health: old.health, hooks: old.hooks, prewarm: old.prewarm,
+            bakeMilliseconds: old.bakeMilliseconds, description: old.description, metadata: old.metadata, actor: actor)
+        return try await submit { .create(request, retryOf: id, $0) }
+    }
+
+    /// Applies a person's request (promote, pause, resume, rollback) and returns the new state.
+    public func act(_ id: DeploymentID, _ event: DeploymentEvent) async throws -> Deployment {
+        guard watched.withLock({ $0.deployments[id] != nil }) else {
+            guard let finished = try await store.deployment(id) else { throw DeploymentError.deploymentNotFound(id.rawValue) }
+            throw DeploymentError.finished(id, finished.status)
+        }
+        return try await submit { .event(id, event, $0) }
+    }
+
+    /// A deployment with its live health (nil for finished ones: their report is in the outcome).
+    public func deployment(_ id: DeploymentID) async throws -> (Deployment, HealthReport?)? {
+        let time = now()
+        if let live = watched.withLock({ watched in
+            watched.deployments[id].map { ($0.deployment, $0.judge.report(at: time)) }
+        }) {
+            return live
+        }
+        return try await store.deployment(id).map { ($0, nil) }
+    }
+
+    /// The live health of every active deployment.
+    public func liveReports() -> [DeploymentID: HealthReport] {
+        let time = now()
+        return watched.withLock { $0.deployments.mapValues { $0.judge.report(at: time) } }
+    }
+
+    func submit(_ command: (@escaping Reply) -> Command) async throws -> Deployment {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Deployment, any Error>, Never>) in
+            queue.yield(command { continuation.resume(returning: $0) })
+        }
+        return try result.get()
+    }
+
+    // MARK: Invocations (the invoke path)
+
+    private func observe(_ key: MetricsRecorder.Key, _ observation: MetricsRecorder.Observation) {
+        guard let alias = key.alias, case .published(let executed) = key.executedVersion else { return }
+        let time = now()
+        let failing = watched.withLock { watched -> (DeploymentID, HealthReport)? in
+            guard let id = watched.byAlias[AliasKey(function: key.function, alias: alias)],
+                var tracked = watched.deployments[id]
+            else { return nil }
+            let deployment = tracked.deployment
+            let role: HealthJudge.Role
+            if executed == deployment.toVersion {
+                role = .canary
+            } else if executed == deployment.fromVersion {
+                role = .baseline
+            } else {
+                return nil
+            }
+            switch observation {
+            case .invocation(let failed, let milliseconds):
+                tracked.judge.recordInvocation(role, failed: failed, durationMilliseconds: milliseconds, weight: deployment.weight, at: time)
+            case .throttle:
+                tracked.judge.recordThrottle(role, at: time)
+            }
+            var verdict: (DeploymentID, HealthReport)?
+            if !tracked.failureQueued, tracked.judge.finding(at: time) != nil {
+                tracked.failureQueued = true
+                verdict = (id, tracked.judge.report(at: time))
+            }
+            watched.deployments[id] = tracked
+            return verdict
+        }
+        if let (id, report) = failing { queue.yield(.event(id, .healthFailed(report), nil)) }
+    }
+
+    // MARK: The serial queue
+
+    private func handle(_ command: Command, group: inout DiscardingTaskGroup) async {
+        switch command {
+        case .create(let request, let retryOf, let reply):
+            do {
+                let deployment = try await create(request, retryOf: retryOf)
+                reply(.success(await transition(deployment.id, .start, group: &group) ?? deployment))
+            } catch {
+                reply(.failure(error))
+            }
+        case .event(let id, let event, let reply):
+            do {
+                let deployment = try await apply(event, to: id, group: &group)
+                reply?(.success(deployment))
+            } catch {
+                reply?(.failure(error))
+            }
+        case .tick:
+            await tick(group: &group)
+        }
+    }
+
+    /// Time passes for every active deployment: step, hook and bake deadlines, and rules that fire on
+    /// time alone (periods without data that count as breaching).
+    private func tick(group: inout DiscardingTaskGroup) async {
+        let time = now()
+        let due = watched.withLock { watched in
+            watched.deployments.values.compactMap { tracked -> (DeploymentID, DeploymentEvent)? in
+                let deployment = tracked.deployment
+                if !tracked.failureQueued, deployment.status != .created, deployment.status != .preTraffic,
+                    tracked.judge.finding(at: time) != nil
+                {
+                    return (deployment.id, .healthFailed(tracked.judge.report(at: time)))
+                }
+                guard let deadline = deployment.nextDeadline(), deadline <= time else { return nil }
+                return (deployment.id, .tick(evidence: tracked.judge.stepInvocations))
+            }
+        }
+        for (id, event) in due { await transition(id, event, group: &group) }
+    }
+
+    /// `apply`, logging instead of throwing (for events nobody waits on).
+    @discardableResult
+    func transition(_ id: DeploymentID, _ event: DeploymentEvent, group: inout DiscardingTaskGroup) async -> Deployment? {
+        do {
+            return try await apply(event, to: id, group: &group)
+        } catch {
+            logger.error("deployment transition failed", metadata: ["deployment": "\(id)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Runs one event through the state machine, persists the result with its alias change in one
+    /// transaction, then carries out the other effects.
+    func apply(_ event: DeploymentEvent, to id: DeploymentID, group: inout DiscardingTaskGroup) async throws -> Deployment {
+        guard let before = watched.withLock({ $0.deployments[id]?.deployment }) else {
+            guard let finished = try await store.deployment(id) else { throw DeploymentError.deploymentNotFound(id.rawValue) }
+            return finished
+        }
+        var after = before
+        let effects = try after.handle(event, at: now(), newExecutionID: { UUID().uuidString.lowercased() })
+        if case .healthFailed = event { watched.withLock { $0.deployments[id]?.failureQueued = false } }
+        guard after != before else { return before }
+        do {
+            try await persist(after, moving: AliasMove(after, effects))
+        } catch let diverged as AliasDiverged {
+            var failed = before
+            _ = try failed.handle(.aliasChanged(diverged.description), at: now(), newExecutionID: { "" })
+            try await persist(failed, moving: nil)
+            logger.warning("deployment failed", metadata: metadata(failed).merging(["reason": "\(diverged)"]) { $1 })
+            return failed
+        }
+        log(after, previous: before)
+        for effect in effects {
+            switch effect {
+            case .prewarm(let version, let count):
+                let deployment = after
+                group.addTask { await self.prewarm(deployment, version: version, count: count) }
+            case .invokeHook(let execution):
+                await invokeHook(execution, of: after)
+            case .route, .promote, .revert:
+                break
+            }
+        }
+        return after
+    }
+
+    /// Persists a deployment (with its alias move) and updates what the invoke path watches.
+    private func persist(_ deployment: Deployment, moving move: AliasMove?) async throws {
+        let scope = scope
+        var change: (@Sendable (inout LambdaFunction, ChangeContext) throws -> Void)?
+        if let move {
+            change = { function, context in try move.apply(to: &function, scope: scope, context: context) }
+        }
+        try await store.save(deployment, scope: scope, changing: change)
+        watched.withLock { watched in
+            let key = AliasKey(function: deployment.function, alias: deployment.alias)
+            guard deployment.isActive else {
+                watched.deployments[deployment.id] = nil
+                if watched.byAlias[key] == deployment.id { watched.byAlias[key] = nil }
+                return
+            }
+            guard var tracked = watched.deployments[deployment.id] else { return }
+            let previous = tracked.deployment
+            if previous.stepIndex != deployment.stepIndex || previous.status != deployment.status { tracked.judge.startStep() }
+            tracked.deployment = deployment
+            watched.deployments[deployment.id] = tracked
+        }
+    }
+
+    /// Starts watching an active deployment.
+    func track(_ deployment: Deployment) {
+        watched.withLock { watched in
+            watched.deployments[deployment.id] = Tracked(deployment: deployment, judge: HealthJudge(policy: deployment.health))
+            watched.byAlias[AliasKey(function: deployment.function, alias: deployment.alias)] = deployment.id
+        }
+    }
+
+    private func prewarm(_ deployment: Deployment, version: VersionNumber, count: Int) async {
+        if let function = store.function(deployment.function),
+            let configuration = function.configuration(of: .published(version))
+        {
+            let ready = await runtime.prewarm(
+                function: deployment.function, version: .published(version), configuration: configuration, count: count)
+            logger.info("pre-warmed \(ready) of \(count) environments", metadata: metadata(deployment))
+        }
+        queue.yield(.event(deployment.id, .prewarmed, nil))
+    }
+
+    private func log(_ deployment: Deployment, previous: Deployment) {
+        guard let entry = deployment.history.last, deployment.history.count != previous.history.count else { return }
+        let level: Logger.Level = deployment.status == .rolledBack || deployment.status == .failed ? .warning : .info
+        logger.log(level: level, "\(entry.message)", metadata: metadata(deployment))
+    }
+
+    func metadata(_ deployment: Deployment) -> Logger.Metadata {
+        ["deployment": "\(deployment.id)", "function": "\(deployment.function)", "alias": "\(deployment.alias)"]
+    }
+}

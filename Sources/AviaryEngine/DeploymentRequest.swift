@@ -1,0 +1,50 @@
+public import AviaryCore
+
+/// What a client asks for when it starts a deployment; validated against the registry by the engine.
+public struct DeploymentRequest: Sendable {
+    public var function: FunctionName
+    public var alias: AliasName
+    public var toVersion: VersionNumber
+    /// The version the alias must point to now (nil: whatever it points to).
+    public var fromVersion: VersionNumber?
+    public var strategy: Strategy
+    public var health: HealthPolicy
+    public var hooks: Hooks
+    public var prewarm: Int
+    public var bakeMilliseconds: Int64
+    public var description: String
+    public var metadata: [String: String]
+    /// Who asked (shown in the history).
+    public var actor: String?
+
+    public init(
+        function: FunctionName, alias: AliasName, toVersion: VersionNumber, fromVersion: VersionNumber? = nil,
+        strategy: Strategy, health: HealthPolicy = .standard, hooks: Hooks = Hooks(), prewarm: Int = 1,
+        bakeMilliseconds: Int64 = 0, description: String = "", metadata: [String: String] = [:], actor: String? = nil
+    ) {
+        self.function = function
+        self.alias = alias
+        self.toVersion = toVersion
+        self.fromVersion = fromVersion
+        self.strategy = strategy
+        self.health = health
+        self.hooks = hooks
+        self.prewarm = prewarm
+        self.bakeMilliseconds = bakeMilliseconds
+        self.description = description
+        self.metadata = metadata
+        self.actor = actor
+    }
+}
+
+/// A refused hook report, with CodeDeploy's error code (what `PutLifecycleEventHookExecutionStatus`
+/// answers).
+public struct HookReportError: Error, Sendable, Equatable {
+    public let code: String
+    public let message: String
+
+    init(_ code: String, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+}

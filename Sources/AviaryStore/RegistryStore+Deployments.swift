@@ -1,0 +1,77 @@
+public import AviaryCore
+import GRDB
+
+extension RegistryStore {
+    /// Saves a deployment's new state and, in the same transaction, applies `change` to its function (the
+    /// alias move the transition implies). If `change` throws, nothing is written and the error is rethrown.
+    public func save(
+        _ deployment: Deployment, scope: AccountScope,
+        changing change: (@Sendable (inout LambdaFunction, ChangeContext) throws -> Void)? = nil
+    ) async throws {
+        try await write(deployment.function, saving: deployment) { current, context in
+            guard let change else { return (current, ()) }
+            guard var function = current else {
+                throw LambdaError.functionNotFound(scope.functionARN(deployment.function))
+            }
+            try change(&function, context)
+            return (function, ())
+        }
+    }
+
+    /// One deployment, from the database.
+    public func deployment(_ id: DeploymentID) async throws -> Deployment? {
+        try await writer.read { db in
+            try DeploymentRow.fetchOne(db, key: id.rawValue).map { try $0.deployment(coder: ColumnCoder()) }
+        }
+    }
+
+    /// Deployments newest first, optionally of one function (and alias), only active ones, and only
+    /// those listed after `after` (the last one of the previous page).
+    public func deployments(
+        function: FunctionName? = nil, alias: AliasName? = nil, activeOnly: Bool = false, after: Deployment? = nil,
+        limit: Int = 50
+    ) async throws -> [Deployment] {
+        try await writer.read { db in
+            var request = DeploymentRow.all()
+            if let function { request = request.filter(Column("function") == function.rawValue) }
+            if let alias { request = request.filter(Column("alias") == alias.rawValue) }
+            if activeOnly { request = request.filter(Column("active") == true) }
+            if let after {
+                let created = after.createdAt.millisecondsSince1970
+                request = request.filter(
+                    Column("createdAt") < created || (Column("createdAt") == created && Column("id") < after.id.rawValue))
+            }
+            let coder = ColumnCoder()
+            return try request.order(Column("createdAt").desc, Column("id").desc).limit(limit).fetchAll(db)
+                .map { try $0.deployment(coder: coder) }
+        }
+    }
+}
+
+/// One row of `deployment`: the whole record as JSON, plus the columns it is looked up by.
+struct DeploymentRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "deployment"
+    var id: String
+    var function: String
+    var alias: String
+    var status: String
+    var active: Bool
+    var createdAt: Int64
+    var updatedAt: Int64
+    var body: String
+
+    init(_ deployment: Deployment, coder: ColumnCoder) throws {
+        id = deployment.id.rawValue
+        function = deployment.function.rawValue
+        alias = deployment.alias.rawValue
+        status = deployment.status.rawValue
+        active = deployment.isActive
+        createdAt = deployment.createdAt.millisecondsSince1970
+        updatedAt = deployment.updatedAt.millisecondsSince1970
+        body = try coder.encode(deployment)
+    }
+
+    func deployment(coder: ColumnCoder) throws -> Deployment {
+        try coder.decode(Deployment.self, from: body)
+    }
+}
