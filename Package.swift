@@ -90,6 +90,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
+            resources: [.embedInCode("openapi.json")],
             swiftSettings: swiftSettings
         ),
         // Commands live in a library so tests can run them; the executable only calls main().
@@ -99,6 +100,7 @@ let package = Package(
                 "AviaryCore",
                 "AviaryStore",
                 "AviaryRuntime",
+                "AviaryEngine",
                 "AviaryServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -143,6 +145,7 @@ let package = Package(
                 "AviaryCore",
                 "AviaryStore",
                 "AviaryRuntime",
+                "AviaryEngine",
                 "AviaryServer",
                 "AviaryCLI",
                 .product(name: "Hummingbird", package: "hummingbird"),

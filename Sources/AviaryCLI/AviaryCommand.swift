@@ -1,4 +1,5 @@
 public import ArgumentParser
+import Foundation
 
 /// `aviary`: the command line of Aviary.
 public struct AviaryCommand: AsyncParsableCommand {
@@ -8,7 +9,9 @@ public struct AviaryCommand: AsyncParsableCommand {
         commandName: "aviary",
         abstract: "A self-hosted serverless function platform with the AWS Lambda API and safe releases.",
         version: version,
-        subcommands: [Serve.self, Logs.self])
+        subcommands: [
+            Serve.self, Deploy.self, Status.self, Promote.self, Pause.self, Resume.self, Rollback.self, Retry.self, Logs.self,
+        ])
 
     public init() {}
 }
@@ -24,6 +27,11 @@ extension AviaryCommand {
                 try command.run()
             }
         } catch {
+            // Usage errors exit 2 (what `deploy --wait` promises scripts), not ArgumentParser's 64.
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                exit(withError: ExitCode(2))
+            }
             exit(withError: error)
         }
     }

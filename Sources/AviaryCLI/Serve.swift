@@ -1,5 +1,6 @@
 public import ArgumentParser
 public import AviaryCore
+import AviaryEngine
 import AviaryRuntime
 import AviaryServer
 import AviaryStore
@@ -119,13 +120,16 @@ public struct Serve: AsyncParsableCommand {
             code: code, logger: logger)
         let events = EventQueue(
             store: store, runtime: runtime, scope: settings.scope, retryDelay: settings.asyncRetryDelay, logger: logger)
-        let router = buildRouter(store: store, code: code, runtime: runtime, events: events, scope: settings.scope)
+        let engine = DeploymentEngine(store: store, runtime: runtime, events: events, scope: settings.scope, logger: logger)
+        let router = buildRouter(
+            store: store, code: code, runtime: runtime, events: events, engine: engine, scope: settings.scope)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "aviary"),
-            services: [runtime, events],
+            services: [runtime, events, engine],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
+                runtime.setAPIEndpoint(Self.url(host: settings.host, port: port))
                 Self.printBanner(settings: settings, port: port, functions: store.registry.functions.count)
             },
             logger: logger)
@@ -134,8 +138,12 @@ public struct Serve: AsyncParsableCommand {
         logger.info("aviary stopped")
     }
 
+    static func url(host: String, port: Int) -> String {
+        "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    }
+
     static func printBanner(settings: Settings, port: Int, functions: Int) {
-        let url = "http://\(settings.host.contains(":") ? "[\(settings.host)]" : settings.host):\(port)"
+        let url = url(host: settings.host, port: port)
         let banner = """
             Aviary \(AviaryCommand.version) listening on \(url)
               Lambda API  aws --endpoint-url \(url) lambda list-functions

@@ -25,6 +25,8 @@ public final class FunctionRuntime: Service, Sendable {
     private let pools = Mutex<[PoolKey: [IdleEnvironment]]>([:])
     private let live = Mutex<[String: ExecutionEnvironment]>([:])
     private let running = Mutex<(total: Int, perFunction: [FunctionName: Int])>((0, [:]))
+    /// Aviary's own URL, once the server listens: functions' SDKs reach Lambda and CodeDeploy there.
+    private let apiEndpoint = Mutex<String?>(nil)
 
     struct PoolKey: Hashable {
         let function: FunctionName
@@ -59,6 +61,12 @@ public final class FunctionRuntime: Service, Sendable {
     }
 
     var bootstrapFolder: URL { settings.root.appendingPathComponent("bootstrap") }
+
+    /// Tells functions where Aviary's API is (`AWS_ENDPOINT_URL_LAMBDA` / `_CODEDEPLOY`), so that hooks and
+    /// functions calling other functions reach Aviary with an unmodified AWS SDK.
+    public func setAPIEndpoint(_ url: String) {
+        apiEndpoint.withLock { $0 = url }
+    }
 
     // MARK: Service
 
@@ -308,6 +316,15 @@ public final class FunctionRuntime: Service, Sendable {
             "AWS_DEFAULT_REGION": settings.scope.region,
         ]
         for (key, value) in reserved { variables[key] = value }
+        if let endpoint = apiEndpoint.withLock({ $0 }) {
+            // Lambda always hands functions credentials; Aviary's API does not check these placeholders
+            // (a function's own variables win, for code that talks to real AWS).
+            let defaults = [
+                "AWS_ENDPOINT_URL_LAMBDA": endpoint, "AWS_ENDPOINT_URL_CODEDEPLOY": endpoint,
+                "AWS_ACCESS_KEY_ID": "AVIARYLOCAL", "AWS_SECRET_ACCESS_KEY": "aviary-local", "AWS_SESSION_TOKEN": "aviary-local",
+            ]
+            for (key, value) in defaults where configuration.environment[key] == nil { variables[key] = value }
+        }
         if configuration.runtime.family != .provided {
             variables["AWS_EXECUTION_ENV"] = "AWS_Lambda_\(configuration.runtime)"
         }

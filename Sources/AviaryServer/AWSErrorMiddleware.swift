@@ -25,6 +25,13 @@ struct AWSErrorMiddleware: RouterMiddleware {
             response.headers[.amznRequestID] = requestID
         } catch let error as LambdaError {
             response = error.response(requestID: requestID)
+        } catch let error as DeploymentError {
+            response = error.response(requestID: requestID)
+        } catch let error as any HTTPResponseError where request.uri.path.hasPrefix("/v1/") {
+            let message = error.status == .notFound || error.status == .methodNotAllowed
+                ? "Aviary has no operation \(request.method) \(request.uri.path)" : "\(error)"
+            response = DeploymentError("UnknownOperation", error.status == .notFound || error.status == .methodNotAllowed ? .notFound : .invalidRequest, message)
+                .response(requestID: requestID)
         } catch let error as any HTTPResponseError {
             response = Self.lambdaError(for: error, request: request).response(requestID: requestID)
         } catch {

@@ -1,4 +1,5 @@
 public import AviaryCore
+public import AviaryEngine
 public import AviaryRuntime
 public import AviaryStore
 public import Hummingbird
@@ -7,7 +8,8 @@ import NIOCore
 
 /// Builds the router with every route Aviary serves.
 public func buildRouter(
-    store: RegistryStore, code: CodeStore, runtime: FunctionRuntime, events: EventQueue, scope: AccountScope
+    store: RegistryStore, code: CodeStore, runtime: FunctionRuntime, events: EventQueue, engine: DeploymentEngine,
+    scope: AccountScope
 ) -> Router<LambdaRequestContext> {
     let router = Router(context: LambdaRequestContext.self)
     router.add(middleware: AWSErrorMiddleware())
@@ -20,5 +22,6 @@ public func buildRouter(
     let api = LambdaAPI(store: store, code: code, runtime: runtime, events: events, scope: scope)
     api.addRoutes(to: router)
     FunctionURLs(api: api).addRoutes(to: router)
+    DeploymentsAPI(engine: engine, store: store).addRoutes(to: router)
     return router
 }

@@ -47,3 +47,21 @@ extension HTTPField.Name {
     static let amznErrorType = HTTPField.Name("x-amzn-ErrorType")!
     static let amznRequestID = HTTPField.Name("x-amzn-RequestId")!
 }
+
+extension DeploymentError {
+    /// Aviary's own error body: `{"code": …, "message": …}` (plus the active deployment's id on conflicts).
+    func response(requestID: String) -> Response {
+        let status: HTTPResponse.Status =
+            switch kind {
+            case .invalidRequest: .badRequest
+            case .notFound: .notFound
+            case .conflict: .conflict
+            }
+        var body = ["code": code, "message": message]
+        if let activeDeployment { body["activeDeploymentId"] = activeDeployment.rawValue }
+        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
+        return Response(
+            status: status, headers: [.contentType: "application/json", .amznRequestID: requestID],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

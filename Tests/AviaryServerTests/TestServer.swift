@@ -1,4 +1,5 @@
 import AviaryCore
+import AviaryEngine
 import AviaryRuntime
 import AviaryServer
 import AviaryStore
@@ -25,8 +26,11 @@ struct TestServer {
             settings: RuntimeSettings(dataDirectory: codeRoot, scope: AccountScope()), code: code, logger: Logger(label: "test"))
         let events = EventQueue(
             store: store, runtime: runtime, scope: AccountScope(), retryDelay: .seconds(60), logger: Logger(label: "test"))
+        let engine = DeploymentEngine(
+            store: store, runtime: runtime, events: events, scope: AccountScope(), logger: Logger(label: "test"))
         app = Application(
-            router: buildRouter(store: store, code: code, runtime: runtime, events: events, scope: AccountScope()))
+            router: buildRouter(
+                store: store, code: code, runtime: runtime, events: events, engine: engine, scope: AccountScope()))
     }
 
     func run(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
