@@ -38,9 +38,23 @@ struct APIClient {
         try await send("POST", path, query: [:], body: try JSONEncoder().encode(body), as: type)
     }
 
-    private func send<Response: Decodable>(
-        _ method: String, _ path: String, query: [String: String], body: Data?, as type: Response.Type
+    func send<Response: Decodable>(
+        _ method: String, _ path: String, query: [String: String] = [:], body: Data?, as type: Response.Type
     ) async throws -> Response {
+        let (status, data, _) = try await raw(method, path, query: query, body: body)
+        guard (200..<300).contains(status) else {
+            let error = try? JSONDecoder().decode(ErrorBody.self, from: data)
+            throw Failure(
+                status: status, code: error?.code ?? error?.Type ?? "HTTP\(status)",
+                message: error?.message ?? error?.Message ?? String(decoding: data.prefix(500), as: UTF8.self))
+        }
+        return try JSONDecoder().decode(Response.self, from: data)
+    }
+
+    /// One request; the status, body and headers whatever the status.
+    func raw(
+        _ method: String, _ path: String, query: [String: String] = [:], body: Data?, headers: [String: String] = [:]
+    ) async throws -> (Int, Data, [AnyHashable: Any]) {
         var components = URLComponents(url: endpoint.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
         if !query.isEmpty { components.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) } }
         var request = URLRequest(url: components.url!)
@@ -50,6 +64,7 @@ struct APIClient {
             request.httpBody = body
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let data: Data
         let response: URLResponse
         do {
@@ -57,19 +72,16 @@ struct APIClient {
         } catch {
             throw Failure(status: 0, code: "Unreachable", message: "cannot reach Aviary at \(endpoint.absoluteString): \(error.localizedDescription) (is `aviary serve` running? set --endpoint or AVIARY_ENDPOINT)")
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        guard (200..<300).contains(status) else {
-            let error = try? JSONDecoder().decode(ErrorBody.self, from: data)
-            throw Failure(
-                status: status, code: error?.code ?? "HTTP\(status)",
-                message: error?.message ?? String(decoding: data.prefix(500), as: UTF8.self))
-        }
-        return try JSONDecoder().decode(Response.self, from: data)
+        let http = response as? HTTPURLResponse
+        return (http?.statusCode ?? 0, data, http?.allHeaderFields ?? [:])
     }
 
+    /// Aviary's `{code, message}` or the Lambda API's `{Type, Message}`.
     struct ErrorBody: Decodable {
         var code: String?
         var message: String?
+        var `Type`: String?
+        var Message: String?
     }
 }
 
@@ -79,4 +91,9 @@ struct EndpointOptions: ParsableArguments {
     var endpoint: String?
 
     func client() throws -> APIClient { try APIClient(endpoint: endpoint) }
+}
+
+/// Writes a line to standard output at once (unbuffered, so output from concurrent tasks stays in order).
+func emit(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

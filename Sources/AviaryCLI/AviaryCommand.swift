@@ -11,6 +11,7 @@ public struct AviaryCommand: AsyncParsableCommand {
         version: version,
         subcommands: [
             Serve.self, Deploy.self, Status.self, Promote.self, Pause.self, Resume.self, Rollback.self, Retry.self, Logs.self,
+            Demo.self,
         ])
 
     public init() {}

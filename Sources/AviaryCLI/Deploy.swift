@@ -169,9 +169,9 @@ struct Deploy: AsyncParsableCommand {
             if failure.isUsageError { throw ValidationError(failure.description) }
             throw CleanExit.failure(failure.description)
         }
-        print("deployment \(deployment.id): \(deployment.function):\(deployment.alias) v\(deployment.currentVersion) → v\(deployment.targetVersion) by \(deployment.strategy.name)")
+        emit("deployment \(deployment.id): \(deployment.function):\(deployment.alias) v\(deployment.currentVersion) → v\(deployment.targetVersion) by \(deployment.strategy.name)")
         guard wait else {
-            print("follow it with: aviary status \(deployment.id)")
+            emit("follow it with: aviary status \(deployment.id)")
             return
         }
         let finished = try await Follow(client: client).until(done: deployment.id)
@@ -190,7 +190,7 @@ struct Follow {
         while true {
             let deployment = try await client.get("v1/deployments/\(id)", as: DeploymentView.self)
             for entry in deployment.history.dropFirst(shownHistory) {
-                print("\(Self.clock(entry.at))  \(entry.message)\(entry.by.map { " (by \($0))" } ?? "")")
+                emit("\(Self.clock(entry.at))  \(entry.message)\(entry.by.map { " (by \($0))" } ?? "")")
             }
             shownHistory = deployment.history.count
             if deployment.isFinished {
@@ -199,7 +199,7 @@ struct Follow {
             }
             let line = deployment.progressLine
             if line != lastLine {
-                print("          \(line)")
+                emit("          \(line)")
                 lastLine = line
             }
             try await Task.sleep(for: interval)
@@ -208,10 +208,10 @@ struct Follow {
 
     static func printOutcome(_ deployment: DeploymentView) {
         guard let outcome = deployment.outcome else { return }
-        print("\(deployment.status): \(outcome.message)")
+        emit("\(deployment.status): \(outcome.message)")
         if let report = outcome.report {
-            print("  v\(deployment.targetVersion): \(DeploymentView.figures(report.target))")
-            print("  v\(deployment.currentVersion): \(DeploymentView.figures(report.current))")
+            emit("  v\(deployment.targetVersion): \(DeploymentView.figures(report.target))")
+            emit("  v\(deployment.currentVersion): \(DeploymentView.figures(report.current))")
         }
     }
 

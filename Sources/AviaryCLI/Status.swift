@@ -29,11 +29,11 @@ struct Status: AsyncParsableCommand {
             if let function { query["function"] = function }
             let list = try await client.get("v1/deployments", query: query, as: DeploymentList.self)
             if list.deployments.isEmpty {
-                print(all ? "no deployments" : "no deployment in flight")
+                emit(all ? "no deployments" : "no deployment in flight")
                 return
             }
             for view in list.deployments {
-                print("\(view.id)  \(view.function):\(view.alias)  v\(view.currentVersion) → v\(view.targetVersion)  \(view.strategy.name)  \(view.progressLine)")
+                emit("\(view.id)  \(view.function):\(view.alias)  v\(view.currentVersion) → v\(view.targetVersion)  \(view.strategy.name)  \(view.progressLine)")
             }
         } catch let failure as APIClient.Failure {
             throw CleanExit.failure(failure.description)
@@ -41,19 +41,19 @@ struct Status: AsyncParsableCommand {
     }
 
     static func printDetail(_ view: DeploymentView) {
-        print("deployment  \(view.id)")
-        print("alias       \(view.function):\(view.alias)  v\(view.currentVersion) → v\(view.targetVersion)")
-        print("strategy    \(view.strategy.name)")
-        print("status      \(view.progressLine)")
+        emit("deployment  \(view.id)")
+        emit("alias       \(view.function):\(view.alias)  v\(view.currentVersion) → v\(view.targetVersion)")
+        emit("strategy    \(view.strategy.name)")
+        emit("status      \(view.progressLine)")
         if !view.metadata.isEmpty {
-            print("metadata    " + view.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            emit("metadata    " + view.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
         }
         if let outcome = view.outcome {
-            print("outcome     \(outcome.cause): \(outcome.message)\(outcome.by.map { " (by \($0))" } ?? "")")
+            emit("outcome     \(outcome.cause): \(outcome.message)\(outcome.by.map { " (by \($0))" } ?? "")")
         }
-        print("history")
+        emit("history")
         for entry in view.history {
-            print("  \(entry.at)  \(entry.message)\(entry.by.map { " (by \($0))" } ?? "")")
+            emit("  \(entry.at)  \(entry.message)\(entry.by.map { " (by \($0))" } ?? "")")
         }
     }
 }
@@ -74,9 +74,9 @@ struct DeploymentAction: AsyncParsableCommand {
                 "v1/deployments/\(id)/\(action)",
                 body: Body(actor: actor ?? ProcessInfo.processInfo.environment["USER"], reason: reason), as: DeploymentView.self)
             if action == "retry" {
-                print("deployment \(view.id) retries \(id): \(view.progressLine)")
+                emit("deployment \(view.id) retries \(id): \(view.progressLine)")
             } else {
-                print("\(view.id): \(view.progressLine)")
+                emit("\(view.id): \(view.progressLine)")
                 if view.isFinished { Follow.printOutcome(view) }
             }
         } catch let failure as APIClient.Failure {

@@ -188,7 +188,7 @@ extension DeploymentWire {
             case .created, .preTraffic: 0
             case .shifting: deployment.stepIndex + 1
             case .postTraffic, .baking, .succeeded: steps + 1
-            case .rolledBack, .failed: deployment.stepIndex + (deployment.weight > 0 ? 1 : 0)
+            case .rolledBack, .failed: deployment.history.contains { $0.status == .shifting } ? deployment.stepIndex + 1 : 0
             }
         self.init(
             id: deployment.id.rawValue, function: deployment.function.rawValue, alias: deployment.alias.rawValue,
