@@ -5,16 +5,19 @@ public struct Alias: Sendable, Hashable, Codable {
     public var description: String
     public var routing: AliasRouting?
     public var revisionId: String
+    /// Aviary's sticky routing (not part of AWS's alias): nil draws each request at random.
+    public var sticky: StickyRouting?
 
     public init(
         name: AliasName, functionVersion: VersionSelector, description: String = "", routing: AliasRouting? = nil,
-        revisionId: String
+        revisionId: String, sticky: StickyRouting? = nil
     ) {
         self.name = name
         self.functionVersion = functionVersion
         self.description = description
         self.routing = routing
         self.revisionId = revisionId
+        self.sticky = sticky
     }
 
     /// Whether deleting `version` would leave this alias dangling.

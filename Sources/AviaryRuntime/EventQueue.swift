@@ -78,8 +78,15 @@ public final class EventQueue: Service, Sendable {
             let qualifier = try event.qualifier.map { raw throws(LambdaError) in try Qualifier(validating: raw) }
             let resolution = try function.resolve(qualifier, scope: scope)
             var version = resolution.version
-            if let routing = resolution.alias?.routing {
-                version = routing.pick(primary: version, draw: Double.random(in: 0..<1))
+            if let alias = resolution.alias, alias.routing != nil {
+                let payload = event.payload
+                version = alias.pick(
+                    key: {
+                        alias.sticky?.key(
+                            header: { _ in nil }, event: { try? JSONSerialization.jsonObject(with: payload, options: [.fragmentsAllowed]) },
+                            clientContext: { nil })
+                    },
+                    draw: { Double.random(in: 0..<1) })
             }
             let configuration = function.configuration(of: version) ?? resolution.configuration
             let invocation = Invocation(

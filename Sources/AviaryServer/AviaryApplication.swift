@@ -23,5 +23,6 @@ public func buildRouter(
     api.addRoutes(to: router)
     FunctionURLs(api: api).addRoutes(to: router)
     DeploymentsAPI(engine: engine, store: store).addRoutes(to: router)
+    StickyRoutingAPI(store: store, scope: scope).addRoutes(to: router)
     return router
 }

@@ -32,8 +32,14 @@ struct FunctionURLs: Sendable {
         guard let function = api.store.function(name), let resolution = try? function.resolve(qualifier, scope: api.scope)
         else { return Self.plain(.notFound, "No function URL /url/\(name)/\(qualifier)") }
         var version = resolution.version
-        if let routing = resolution.alias?.routing {
-            version = routing.pick(primary: version, draw: Double.random(in: 0..<1))
+        if let alias = resolution.alias, alias.routing != nil {
+            version = alias.pick(
+                key: {
+                    alias.sticky?.key(
+                        header: { name in HTTPField.Name(name).flatMap { request.headers[$0] } }, event: { nil },
+                        clientContext: { nil })
+                },
+                draw: { Double.random(in: 0..<1) })
         }
         let configuration = function.configuration(of: version) ?? resolution.configuration
         let path = "/" + context.parameters.getCatchAll().joined(separator: "/")

@@ -36,9 +36,10 @@ extension LambdaAPI {
                 .requestEntityTooLarge,
                 "Request must be smaller than \(Self.maxInvokePayload) bytes for the InvokeFunction operation")
         }
+        var event: Any?
         if payload.readableBytes > 0 {
             do {
-                _ = try JSONSerialization.jsonObject(with: Data(buffer: payload), options: [.fragmentsAllowed])
+                event = try JSONSerialization.jsonObject(with: Data(buffer: payload), options: [.fragmentsAllowed])
             } catch {
                 throw LambdaError(.invalidRequestContent, "Could not parse request body into json: \(error.localizedDescription)")
             }
@@ -56,8 +57,14 @@ extension LambdaAPI {
         let resolution = try function.resolve(id.qualifier, scope: scope)
         var version = resolution.version
         var configuration = resolution.configuration
-        if let routing = resolution.alias?.routing {
-            version = routing.pick(primary: version, draw: Double.random(in: 0..<1))
+        if let alias = resolution.alias, alias.routing != nil {
+            version = alias.pick(
+                key: {
+                    alias.sticky?.key(
+                        header: { _ in nil }, event: { event },
+                        clientContext: { clientContext.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } })
+                },
+                draw: { Double.random(in: 0..<1) })
             configuration = function.configuration(of: version) ?? configuration
         }
         if invocationType == "DryRun" { return Response(status: .noContent) }

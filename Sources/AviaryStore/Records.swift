@@ -32,6 +32,8 @@ struct AliasRow: Codable, FetchableRecord, PersistableRecord {
     var additionalVersion: Int?
     var additionalWeight: Double?
     var revisionId: String
+    /// `StickyRouting`'s text form.
+    var stickyKey: String?
 }
 
 /// JSON coding of the value types kept in text columns.
@@ -81,7 +83,7 @@ extension AliasRow {
         self.init(
             function: function.rawValue, name: alias.name.rawValue, functionVersion: alias.functionVersion.description,
             description: alias.description, additionalVersion: alias.routing?.additionalVersion.value,
-            additionalWeight: alias.routing?.weight.value, revisionId: alias.revisionId)
+            additionalWeight: alias.routing?.weight.value, revisionId: alias.revisionId, stickyKey: alias.sticky?.description)
     }
 
     func alias() throws -> Alias {
@@ -97,8 +99,13 @@ extension AliasRow {
         if let additionalVersion, let additionalWeight, let weight = Weight(additionalWeight) {
             routing = AliasRouting(additionalVersion: VersionNumber(additionalVersion), weight: weight)
         }
+        let sticky = try stickyKey.map { key in
+            do { return try StickyRouting(parsing: key) } catch {
+                throw StoreError("alias \(function):\(name) has a corrupt sticky key '\(key)'")
+            }
+        }
         return Alias(
             name: AliasName(trusted: name), functionVersion: selector, description: description, routing: routing,
-            revisionId: revisionId)
+            revisionId: revisionId, sticky: sticky)
     }
 }

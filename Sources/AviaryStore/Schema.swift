@@ -59,6 +59,9 @@ enum Schema {
             try db.create(index: "deployment_active", on: "deployment", columns: ["active"])
             try db.create(index: "deployment_created", on: "deployment", columns: ["createdAt"])
         }
+        migrator.registerMigration("v5-sticky-routing") { db in
+            try db.alter(table: "alias") { t in t.add(column: "stickyKey", .text) }
+        }
         return migrator
     }
 }
