@@ -28,6 +28,16 @@ public struct StickyRoutingAPI: Sendable {
         var alias: String?
         /// `header:<name>`, `event:<field.path>`, `client-context:<field.path>`; null when off.
         var key: String?
+
+        enum CodingKeys: String, CodingKey { case function, alias, key }
+
+        /// `key` is written even when off (`null`), so clients need not tell "off" from "missing".
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encodeIfPresent(function, forKey: .function)
+            try container.encodeIfPresent(alias, forKey: .alias)
+            try container.encode(key, forKey: .key)
+        }
     }
 
     @Sendable func get(_ request: Request, context: LambdaRequestContext) async throws -> Response {

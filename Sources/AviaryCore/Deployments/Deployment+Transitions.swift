@@ -95,7 +95,7 @@ extension Deployment {
             switch status {
             case .shifting:
                 note("promoted early" + Self.because(reason), at: now, by: by)
-                return promote(at: now, ids: newExecutionID)
+                return promote(at: now, by: by, ids: newExecutionID)
             case .baking:
                 note("bake ended early" + Self.because(reason), at: now, by: by)
                 return succeed(at: now, by: by)
@@ -111,9 +111,11 @@ extension Deployment {
 
         case .resume(let by, let reason):
             guard let pausedAt else { throw .notAllowed("deployment \(id) is not paused") }
-            // The step (or bake) keeps the time it had left when it was paused.
+            // The step (or bake) keeps the time it had left when it was paused; one that began during the
+            // pause has been paused only since it began.
+            let pausedSince = max(pausedAt, phaseStartedAt)
             phaseStartedAt = Timestamp(
-                millisecondsSince1970: phaseStartedAt.millisecondsSince1970 + now.millisecondsSince1970 - pausedAt.millisecondsSince1970)
+                millisecondsSince1970: phaseStartedAt.millisecondsSince1970 + now.millisecondsSince1970 - pausedSince.millisecondsSince1970)
             self.pausedAt = nil
             note("resumed" + Self.because(reason), at: now, by: by)
             return []
@@ -211,7 +213,7 @@ extension Deployment {
         return [.route(step.weight)]
     }
 
-    private mutating func promote(at now: Timestamp, ids: () -> String) -> [DeploymentEffect] {
+    private mutating func promote(at now: Timestamp, by: String? = nil, ids: () -> String) -> [DeploymentEffect] {
         stepIndex = strategy.steps.count
         weight = 1
         awaitingEvidence = false
@@ -219,11 +221,11 @@ extension Deployment {
         if let target = hooks.postTraffic {
             return [.promote, startHook(.postTraffic, target, at: now, id: ids())]
         }
-        return [.promote] + afterPromotion(at: now)
+        return [.promote] + afterPromotion(at: now, by: by)
     }
 
-    private mutating func afterPromotion(at now: Timestamp) -> [DeploymentEffect] {
-        guard bakeMilliseconds > 0 else { return succeed(at: now, by: nil) }
+    private mutating func afterPromotion(at now: Timestamp, by: String? = nil) -> [DeploymentEffect] {
+        guard bakeMilliseconds > 0 else { return succeed(at: now, by: by) }
         status = .baking
         phaseStartedAt = now
         note("baking for \(DurationText.format(milliseconds: bakeMilliseconds))", at: now)

@@ -18,6 +18,7 @@ public enum DurationText {
             let part = value * Double(unit.milliseconds)
             guard part.isFinite, part < 1e15 else { return nil }
             total += Int64(part.rounded())
+            guard total < 1_000_000_000_000_000 else { return nil }  // no overflow however many parts
         }
         return total
     }

@@ -33,7 +33,8 @@ public struct HealthRule: Sendable, Hashable, Codable, CustomStringConvertible {
             case "errors": self = .errors
             case "throttles": self = .throttles
             default:
-                guard text.first == "p", let p = Double(text.dropFirst()), p > 0, p < 100 else { return nil }
+                let lower = text.lowercased()
+                guard lower.first == "p", let p = Double(lower.dropFirst()), p > 0, p < 100 else { return nil }
                 self = .durationPercentile(p)
             }
         }
@@ -137,11 +138,11 @@ public struct HealthRule: Sendable, Hashable, Codable, CustomStringConvertible {
         var options = text.trimmingSpaces.split(separator: ",").map { String($0).trimmingSpaces }
         guard !options.isEmpty else { throw .invalidHealthPolicy(usage) }
         let head = options.removeFirst()
-        guard let sign = head.firstIndex(of: ">"), let metric = Metric(head[..<sign].trimmingSpaces) else {
-            throw .invalidHealthPolicy(usage)
-        }
-        var rest = head[head.index(after: sign)...]
-        if rest.first == "=" { rest = rest.dropFirst() }
+        // Only `>=`: a datapoint breaches at or above the threshold, as in most deployment alarms.
+        guard let sign = head.firstIndex(of: ">"), head[head.index(after: sign)...].first == "=",
+            let metric = Metric(head[..<sign].trimmingSpaces)
+        else { throw .invalidHealthPolicy(usage) }
+        var rest = head[head.index(sign, offsetBy: 2)...]
         var periods = (datapoints: 1, of: 1)
         if let colon = rest.lastIndex(of: ":") {
             let counts = rest[rest.index(after: colon)...].split(separator: "/")

@@ -54,6 +54,9 @@ public struct Strategy: Sendable, Hashable, Codable, CustomStringConvertible {
     public static func linear(percent: Double, milliseconds: Int64, name: String? = nil) throws(DeploymentError) -> Strategy {
         _ = try stepWeight(percent)
         try requirePositive(milliseconds)
+        guard 100 / percent <= Double(maxSteps) else {
+            throw .invalidStrategy("linear:\(percentText(percent)) would take more than \(maxSteps) steps; use a larger percentage")
+        }
         var steps: [Step] = []
         var index = 1
         // Integer steps of the percentage avoid 0.1+0.2 drift: 30% is 3 × 10%, not 0.30000000000000004.
@@ -70,7 +73,8 @@ public struct Strategy: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// Explicit steps, in order; weights must increase.
     public static func steps(_ steps: [(percent: Double, milliseconds: Int64)]) throws(DeploymentError) -> Strategy {
-        guard !steps.isEmpty else { throw .invalidStrategy("steps: needs at least one step, such as steps:10%@5m") }
+        guard !steps.isEmpty else { throw .invalidStrategy("steps: needs at least one step, such as steps:1%@2m,10%@5m") }
+        guard steps.count <= maxSteps else { throw .invalidStrategy("a strategy has at most \(maxSteps) steps") }
         var parsed: [Step] = []
         for (percent, milliseconds) in steps {
             let weight = try stepWeight(percent)
@@ -95,10 +99,13 @@ public struct Strategy: Sendable, Hashable, Codable, CustomStringConvertible {
         guard milliseconds > 0 else { throw .invalidStrategy("a step must last longer than 0s") }
     }
 
+    /// `10%`, `0.5%`, `12.3456%`: exact, so a strategy's name parses back to the same strategy.
     static func percentText(_ percent: Double) -> String {
-        let rounded = (percent * 1000).rounded() / 1000
-        return (rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)) + "%"
+        (percent == percent.rounded() && abs(percent) < 1e15 ? String(Int(percent)) : String(percent)) + "%"
     }
+
+    /// More steps than anyone schedules; it bounds the work a strategy can ask for.
+    static let maxSteps = 1000
 }
 
 extension Strategy {
@@ -124,7 +131,7 @@ extension Strategy {
         let short = trimmed.hasPrefix(codeDeployPrefix) ? String(trimmed.dropFirst(codeDeployPrefix.count)) : trimmed
         if let preset = presets[short] { return preset }
         if short == "all-at-once" { return .allAtOnce }
-        let parts = short.split(separator: ":", maxSplits: 1).map(String.init)
+        let parts = short.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2 else { throw .unknownStrategy(text) }
         switch parts[0] {
         case "canary", "linear":
@@ -136,6 +143,7 @@ extension Strategy {
                 ? try canary(percent: percent, milliseconds: milliseconds)
                 : try linear(percent: percent, milliseconds: milliseconds)
         case "steps":
+            if parts[1].isEmpty { return try self.steps([]) }
             var steps: [(Double, Int64)] = []
             for item in parts[1].split(separator: ",", omittingEmptySubsequences: false) {
                 let fields = item.split(separator: "@", omittingEmptySubsequences: false)
