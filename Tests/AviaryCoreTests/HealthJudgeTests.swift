@@ -172,6 +172,16 @@ import Testing
         #expect(judge.finding(at: at(4)) == nil)
     }
 
+    @Test func aPercentileJustUnderTheThresholdIsHealthyDespiteTheBucketWidth() throws {
+        // 490 ms falls in a histogram bucket whose bound is above 500 ms; the decision must not use it.
+        var judge = try judge("p99>=500ms@10s")
+        for _ in 0..<100 { judge.recordInvocation(.canary, failed: false, durationMilliseconds: 490, weight: 0.1, at: at(0)) }
+        #expect(judge.finding(at: at(0)) == nil)
+        judge.recordInvocation(.canary, failed: false, durationMilliseconds: 500, weight: 0.1, at: at(0))
+        judge.recordInvocation(.canary, failed: false, durationMilliseconds: 500, weight: 0.1, at: at(0))
+        #expect(judge.finding(at: at(0)) != nil, "2 of 102 at the threshold put the p99 there")
+    }
+
     @Test func aSlowBaselineDoesNotTripThePercentileRule() throws {
         var judge = try judge("p99>=500ms@10s")
         for _ in 0..<50 {

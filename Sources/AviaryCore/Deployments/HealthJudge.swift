@@ -17,6 +17,9 @@ public struct HealthJudge: Sendable {
         var errors = 0
         var throttles = 0
         var durations: DurationHistogram?
+        /// Per rule: invocations at or above its duration threshold (percentile rules only), so that
+        /// "pNN ≥ threshold" is decided exactly rather than from a bucket's bound.
+        var slow: [Int] = []
     }
 
     public let policy: HealthPolicy
@@ -26,6 +29,8 @@ public struct HealthJudge: Sendable {
     private var baseline = VersionHealth()
     private var comparison: SequentialTest?
     private let keepsDurations: Bool
+    /// The duration threshold of each rule (nil for rules on other metrics).
+    private let slowThresholds: [Double?]
     /// Invocations of the new version since the current step began.
     public private(set) var stepInvocations = 0
 
@@ -33,7 +38,8 @@ public struct HealthJudge: Sendable {
         self.policy = policy
         self.comparison = policy.comparison.map(SequentialTest.init)
         self.retentionSeconds = policy.rules.map { $0.periodMilliseconds / 1000 * Int64($0.evaluationPeriods) }.max() ?? 1
-        self.keepsDurations = policy.rules.contains { if case .durationPercentile = $0.metric { true } else { false } }
+        self.slowThresholds = policy.rules.map { if case .durationPercentile = $0.metric { $0.threshold } else { nil } }
+        self.keepsDurations = slowThresholds.contains { $0 != nil }
     }
 
     /// A new step starts: its evidence count starts from zero (health history is kept).
@@ -52,13 +58,19 @@ public struct HealthJudge: Sendable {
         case .canary:
             canary.record(failed: failed, durationMilliseconds: durationMilliseconds)
             stepInvocations += 1
-            let keepsDurations = keepsDurations
+            let (keepsDurations, thresholds) = (keepsDurations, slowThresholds)
             update(now) { second in
                 second.invocations += 1
                 if failed { second.errors += 1 }
                 if keepsDurations {
-                    if second.durations == nil { second.durations = DurationHistogram() }
+                    if second.durations == nil {
+                        second.durations = DurationHistogram()
+                        second.slow = Array(repeating: 0, count: thresholds.count)
+                    }
                     second.durations?.record(milliseconds: durationMilliseconds)
+                    for (index, threshold) in thresholds.enumerated() where threshold.map({ durationMilliseconds >= $0 }) == true {
+                        second.slow[index] += 1
+                    }
                 }
             }
         }
@@ -92,45 +104,64 @@ public struct HealthJudge: Sendable {
                     + "\(Self.rounded(comparison.evidence)) ≥ \(Self.rounded(1 / comparison.settings.alpha)) "
                     + "(false-alarm chance ≤ \(Strategy.percentText(comparison.settings.alpha * 100)))")
         }
-        for rule in policy.rules {
-            if let finding = evaluate(rule, at: now) { return finding }
+        for index in policy.rules.indices {
+            if let finding = evaluate(index, at: now) { return finding }
         }
         return nil
     }
 
-    /// The rule's datapoints, newest first: nil for a period without (enough) data.
-    func datapoints(_ rule: HealthRule, at now: Timestamp) -> [Double?] {
+    /// One period's value and whether it breaches.
+    struct Datapoint {
+        let value: Double
+        let breaching: Bool
+    }
+
+    /// Rule `index`'s datapoints, newest first: nil for a period without (enough) data.
+    func datapoints(_ index: Int, at now: Timestamp) -> [Datapoint?] {
+        let rule = policy.rules[index]
         let nowSecond = now.millisecondsSince1970 / 1000
         let periodSeconds = rule.periodMilliseconds / 1000
-        return (0..<Int64(rule.evaluationPeriods)).map { index -> Double? in
-            let newest = nowSecond - index * periodSeconds
+        return (0..<Int64(rule.evaluationPeriods)).map { period -> Datapoint? in
+            let newest = nowSecond - period * periodSeconds
             var total = Second()
             var durations = DurationHistogram()
+            var slow = 0
             for second in (newest - periodSeconds + 1)...newest {
                 guard let bucket = seconds[second] else { continue }
                 total.invocations += bucket.invocations
                 total.errors += bucket.errors
                 total.throttles += bucket.throttles
-                if let histogram = bucket.durations { durations.add(histogram) }
+                if let histogram = bucket.durations {
+                    durations.add(histogram)
+                    slow += bucket.slow[index]
+                }
             }
             switch rule.metric {
             case .errors, .throttles:
-                let count = rule.metric == .errors ? total.errors : total.throttles
-                return total.invocations + total.throttles >= rule.minimumInvocations ? Double(count) : nil
+                guard total.invocations + total.throttles >= rule.minimumInvocations else { return nil }
+                let count = Double(rule.metric == .errors ? total.errors : total.throttles)
+                return Datapoint(value: count, breaching: count >= rule.threshold)
             case .errorRate:
-                return total.invocations >= rule.minimumInvocations ? Double(total.errors) / Double(total.invocations) : nil
+                guard total.invocations >= rule.minimumInvocations else { return nil }
+                let rate = Double(total.errors) / Double(total.invocations)
+                return Datapoint(value: rate, breaching: rate >= rule.threshold)
             case .durationPercentile(let p):
-                return total.invocations >= rule.minimumInvocations ? durations.value(atPercentile: p) : nil
+                guard total.invocations >= rule.minimumInvocations, let estimate = durations.value(atPercentile: p) else { return nil }
+                // The p-th percentile is at or above the threshold exactly when fewer than its rank of the
+                // invocations were faster than the threshold.
+                let rank = max(1, Int((p / 100 * Double(total.invocations)).rounded(.up)))
+                return Datapoint(value: estimate, breaching: total.invocations - slow < rank)
             }
         }
     }
 
-    func evaluate(_ rule: HealthRule, at now: Timestamp) -> HealthFinding? {
-        let points = datapoints(rule, at: now)
-        var breaching = points.compactMap { $0 }.filter { $0 >= rule.threshold }.count
+    func evaluate(_ index: Int, at now: Timestamp) -> HealthFinding? {
+        let rule = policy.rules[index]
+        let points = datapoints(index, at: now)
+        var breaching = points.compactMap { $0 }.filter(\.breaching).count
         if rule.missingData == .breaching { breaching += points.filter { $0 == nil }.count }
         guard breaching >= rule.datapointsToAlarm else { return nil }
-        let values = points.map { $0.map(Self.rounded) ?? "-" }.joined(separator: " ")
+        let values = points.map { $0.map { Self.rounded($0.value) } ?? "-" }.joined(separator: " ")
         return HealthFinding(
             check: rule.description,
             detail: "\(breaching) of \(rule.evaluationPeriods) datapoints breached \(rule.metric) ≥ \(rule.thresholdText) "
