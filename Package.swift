@@ -141,6 +141,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "AviaryEngineTests",
+            dependencies: [
+                "AviaryCore",
+                "AviaryStore",
+                "AviaryRuntime",
+                "AviaryEngine",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "AviaryServerTests",
             dependencies: [
                 "AviaryCore",
