@@ -8,7 +8,9 @@ public struct AviaryCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "aviary",
         abstract: "A self-hosted serverless function platform with the AWS Lambda API and safe releases.",
-        version: version,
+        // No `version:` here: ArgumentParser would then read any unparsable line holding `--version`
+        // (such as `aviary deploy f --version 2` without --alias) as a request for Aviary's version.
+        discussion: "`aviary --version` prints the version.",
         subcommands: [
             Serve.self, Deploy.self, Status.self, Promote.self, Pause.self, Resume.self, Rollback.self, Retry.self, Logs.self,
             Demo.self,
@@ -20,6 +22,11 @@ public struct AviaryCommand: AsyncParsableCommand {
 extension AviaryCommand {
     /// Parses the process arguments and runs the chosen command, awaiting async ones.
     public static func runAsRoot(_ arguments: [String]? = nil) async {
+        let given = arguments ?? Array(CommandLine.arguments.dropFirst())
+        if given == ["--version"] {
+            emit(version)
+            return
+        }
         do {
             var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -34,9 +34,8 @@ struct AliasMove: Sendable {
     func apply(to function: inout LambdaFunction, scope: AccountScope, context: ChangeContext) throws {
         let from = VersionSelector.published(deployment.fromVersion)
         let to = VersionSelector.published(deployment.toVersion)
-        guard let alias = function.aliases[deployment.alias] else {
-            throw AliasDiverged("alias \(deployment.function):\(deployment.alias) was deleted")
-        }
+        if let gone = deployment.vanished(from: function) { throw AliasDiverged(gone) }
+        guard let alias = function.aliases[deployment.alias] else { throw AliasDiverged("alias \(deployment.alias) was deleted") }
         // Where this deployment can have left the alias: on the old version (with or without the new one
         // weighted in) or, once promoted, on the new one.
         let routingOK = alias.routing == nil || alias.routing?.additionalVersion == deployment.toVersion
@@ -66,4 +65,20 @@ struct AliasMove: Sendable {
 struct AliasDiverged: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+extension Deployment {
+    /// Why the deployment's function, alias or versions are no longer there (deleted, or deleted and
+    /// created again under the same name); nil while they are.
+    func vanished(from function: LambdaFunction?) -> String? {
+        guard let function else { return "function \(self.function) was deleted" }
+        guard function.aliases[alias] != nil else { return "alias \(self.function):\(alias) was deleted" }
+        for (number, revision) in [(fromVersion, fromRevisionId), (toVersion, toRevisionId)] {
+            guard let version = function.versions[number] else { return "version \(number) of \(self.function) was deleted" }
+            if let revision, version.configuration.revisionId != revision {
+                return "\(self.function) was deleted and created again: its version \(number) is not the one deployed"
+            }
+        }
+        return nil
+    }
 }

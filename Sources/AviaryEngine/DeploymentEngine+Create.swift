@@ -69,7 +69,8 @@ extension DeploymentEngine {
             fromVersion: current, toVersion: request.toVersion, strategy: request.strategy, health: request.health,
             hooks: request.hooks, prewarm: request.prewarm, bakeMilliseconds: request.bakeMilliseconds,
             description: request.description, metadata: request.metadata, createdAt: now(), createdBy: request.actor,
-            retryOf: retryOf)
+            retryOf: retryOf, fromRevisionId: function.versions[current]?.configuration.revisionId,
+            toRevisionId: function.versions[request.toVersion]?.configuration.revisionId)
         try await store.save(deployment, scope: scope)
         track(deployment)
         logger.info("deployment created", metadata: metadata(deployment))

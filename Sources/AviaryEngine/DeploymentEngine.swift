@@ -222,6 +222,7 @@ public final class DeploymentEngine: Service, Sendable {
         let due = watched.withLock { watched in
             watched.deployments.values.compactMap { tracked -> (DeploymentID, DeploymentEvent)? in
                 let deployment = tracked.deployment
+                if let gone = deployment.vanished(from: store.function(deployment.function)) { return (deployment.id, .aliasChanged(gone)) }
                 if !tracked.failureQueued, deployment.status != .created, deployment.status != .preTraffic,
                     tracked.judge.finding(at: time) != nil
                 {
@@ -259,11 +260,9 @@ public final class DeploymentEngine: Service, Sendable {
         do {
             try await persist(after, moving: AliasMove(after, effects))
         } catch let diverged as AliasDiverged {
-            var failed = before
-            _ = try failed.handle(.aliasChanged(diverged.description), at: now(), newExecutionID: { "" })
-            try await persist(failed, moving: nil)
-            logger.warning("deployment failed", metadata: metadata(failed).merging(["reason": "\(diverged)"]) { $1 })
-            return failed
+            return try await fail(before, diverged.description)
+        } catch let error as LambdaError where error.code == .resourceNotFound {
+            return try await fail(before, "function \(before.function) was deleted")
         }
         log(after, previous: before)
         for effect in effects {
@@ -278,6 +277,15 @@ public final class DeploymentEngine: Service, Sendable {
             }
         }
         return after
+    }
+
+    /// Ends a deployment as Failed without touching the alias (it is no longer the deployment's to move).
+    private func fail(_ deployment: Deployment, _ reason: String) async throws -> Deployment {
+        var failed = deployment
+        _ = try failed.handle(.aliasChanged(reason), at: now(), newExecutionID: { "" })
+        try await persist(failed, moving: nil)
+        logger.warning("deployment failed", metadata: metadata(failed).merging(["reason": "\(reason)"]) { $1 })
+        return failed
     }
 
     /// Persists a deployment (with its alias move) and updates what the invoke path watches.

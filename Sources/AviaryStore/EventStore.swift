@@ -1,4 +1,4 @@
-public import AviaryCore
+import AviaryCore
 import Foundation
 import GRDB
 

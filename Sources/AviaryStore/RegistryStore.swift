@@ -1,5 +1,5 @@
 public import AviaryCore
-public import Foundation
+import Foundation
 import GRDB
 import Synchronization
 

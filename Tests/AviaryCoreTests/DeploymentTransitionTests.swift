@@ -554,17 +554,31 @@ final class ExecutionIDs: Sendable {
         #expect(!deployment.isPaused, "a finished deployment is not paused")
     }
 
-    /// A step that begins while the deployment is paused has used none of its time when it resumes.
-    @Test func aStepThatBeganWhilePausedGetsItsFullTimeAfterResume() throws {
+    /// Paused means traffic stays where it is: a pre-traffic hook succeeding during the pause does not
+    /// shift anything; resume does, and the first step then has its whole time.
+    @Test func trafficThatWouldStartWhilePausedStartsOnResumeWithTheWholeStep() throws {
         var deployment = try makeDeployment(hooks: Hooks(preTraffic: preHook), prewarm: 0)
         try send(.start, to: &deployment, at: 0)
         try send(.pause(by: "alice", reason: nil), to: &deployment, at: Self.minute)
-        #expect(try send(.hookReported(executionID: "exec-1", succeeded: true), to: &deployment, at: 2 * Self.minute) == [route(0.1)])
-        #expect(deployment.nextDeadline() == nil, "the step clock is frozen")
-        try send(.resume(by: "alice", reason: nil), to: &deployment, at: 3 * Self.minute)
-        #expect(
-            offset(deployment.nextDeadline()) == 8 * Self.minute,
-            "resumed at 3m with the whole 5m step ahead; the minute paused before the step began is not the step's")
+        #expect(try send(.hookReported(executionID: "exec-1", succeeded: true), to: &deployment, at: 2 * Self.minute) == [])
+        #expect(deployment.status == .preTraffic && deployment.trafficHeld && deployment.weight == 0)
+        #expect(deployment.hook?.state == .succeeded)
+        #expect(try send(.resume(by: "alice", reason: nil), to: &deployment, at: 3 * Self.minute) == [route(0.1)])
+        #expect(deployment.status == .shifting && !deployment.trafficHeld)
+        #expect(offset(deployment.nextDeadline()) == 8 * Self.minute, "resumed at 3m with the whole 5m step ahead")
+    }
+
+    /// A step that begins while paused (a manual promote is not needed: the bake) keeps its full time.
+    @Test func aBakeThatBeganWhilePausedGetsItsFullTimeAfterResume() throws {
+        var deployment = try makeDeployment(hooks: Hooks(postTraffic: postHook), prewarm: 0, bake: 5 * Self.minute)
+        try send(.start, to: &deployment, at: 0)
+        try send(.tick(evidence: 10), to: &deployment, at: 5 * Self.minute)
+        #expect(deployment.status == .postTraffic)
+        try send(.pause(by: nil, reason: nil), to: &deployment, at: 6 * Self.minute)
+        try send(.hookReported(executionID: "exec-1", succeeded: true), to: &deployment, at: 7 * Self.minute)
+        #expect(deployment.status == .baking)
+        try send(.resume(by: nil, reason: nil), to: &deployment, at: 9 * Self.minute)
+        #expect(offset(deployment.nextDeadline()) == 14 * Self.minute, "the bake began at 7m during the pause: all 5m remain at 9m")
     }
 
     @Test func pausingTwiceOrResumingWithoutAPauseIsRefused() throws {

@@ -362,3 +362,250 @@ def function_with_versions(lam, name: str, count: int) -> list[dict]:
     """Creates `name` and publishes `count` versions (1..count); returns the PublishVersion responses."""
     create_function(lam, name)
     return [publish_changed(lam, name, f"v{i}") for i in range(1, count + 1)]
+
+
+# --------------------------------------------------------------------------------------------------
+# Deployments (/v1/deployments), the `aviary` CLI, live traffic
+# --------------------------------------------------------------------------------------------------
+
+import threading as _threading
+
+DEPLOY_TIMEOUT = 30.0
+FINISHED_STATUSES = ("Succeeded", "RolledBack", "Failed")
+
+# A function whose behaviour is fixed per version by MODE: "good", "fail" (always raises), "flaky"
+# (raises when random() < 0.1) or "slow" (sleeps 0.5 s).
+DEPLOY_APP = '''
+import os, random, time
+MODE = __MODE__
+
+def handler(event, context):
+    if MODE == "fail":
+        raise RuntimeError("version " + os.environ["AWS_LAMBDA_FUNCTION_VERSION"] + " always fails")
+    if MODE == "flaky" and random.random() < 0.1:
+        raise RuntimeError("flaky failure")
+    if MODE == "slow":
+        time.sleep(0.5)
+    return {"version": os.environ["AWS_LAMBDA_FUNCTION_VERSION"], "mode": MODE}
+'''
+
+
+def zip_files(files: dict[str, str]) -> bytes:
+    """A deterministic zip of `files` (path -> text)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path, text in files.items():
+            info = zipfile.ZipInfo(path, date_time=(2024, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, text)
+    return buf.getvalue()
+
+
+def deploy_app_zip(mode: str) -> bytes:
+    return zip_files({"app.py": DEPLOY_APP.replace("__MODE__", repr(mode))})
+
+
+def function_for_deployment(lam, name: str, *modes: str, alias: str = "live", **extra) -> None:
+    """Creates `name` with one published version per mode (1, 2, …) and `alias` on version 1."""
+    for index, mode in enumerate(modes, start=1):
+        if index == 1:
+            lam.create_function(FunctionName=name, Runtime=RUNTIME, Role=ROLE, Handler="app.handler",
+                                Code={"ZipFile": deploy_app_zip(mode)}, Publish=True, **extra)
+        else:
+            resp = lam.update_function_code(FunctionName=name, ZipFile=deploy_app_zip(mode), Publish=True)
+            assert resp["Version"] == str(index), resp
+    if alias:
+        lam.create_alias(FunctionName=name, Name=alias, FunctionVersion="1")
+
+
+def api(base_url: str, method: str, path: str, body=None, timeout: float = HTTP_TIMEOUT):
+    """Aviary's own JSON API: returns (status, decoded JSON body or None)."""
+    data = json.dumps(body).encode() if body is not None and not isinstance(body, (bytes, str)) else body
+    headers = {"Content-Type": "application/json"} if data is not None else {}
+    status, _, raw = raw_request(base_url, method, path, data, headers=headers, timeout=timeout)
+    try:
+        decoded = json.loads(raw) if raw else None
+    except ValueError:
+        raise AssertionError(f"{method} {path} -> {status}: body is not JSON: {raw[:500]!r}") from None
+    return status, decoded
+
+
+def start_deployment(base_url: str, **body) -> dict:
+    status, out = api(base_url, "POST", "/v1/deployments", body)
+    assert status == 201, f"POST /v1/deployments {body} -> {status} {out}"
+    return out
+
+
+def get_deployment(base_url: str, deployment_id: str) -> dict:
+    status, out = api(base_url, "GET", f"/v1/deployments/{deployment_id}")
+    assert status == 200, f"GET /v1/deployments/{deployment_id} -> {status} {out}"
+    return out
+
+
+def deployment_action(base_url: str, deployment_id: str, action: str, expect: int = 200, **body) -> dict:
+    status, out = api(base_url, "POST", f"/v1/deployments/{deployment_id}/{action}", body)
+    assert status == expect, f"POST {action} {deployment_id} -> {status} {out}"
+    return out
+
+
+def wait_deployment(base_url: str, deployment_id: str, predicate, timeout: float = DEPLOY_TIMEOUT,
+                    what: str = "condition", server: "ServerProcess | None" = None) -> dict:
+    """Polls the deployment until `predicate(d)` holds; fails (with its last state) after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = get_deployment(base_url, deployment_id)
+        if predicate(last):
+            return last
+        time.sleep(0.05)
+    extra = f"\n{server.output()}" if server is not None else ""
+    raise AssertionError(f"deployment {deployment_id}: no {what} within {timeout}s; last state:\n"
+                         f"{json.dumps(last, indent=1)}{extra}")
+
+
+def wait_status(base_url: str, deployment_id: str, *statuses: str, timeout: float = DEPLOY_TIMEOUT,
+                server: "ServerProcess | None" = None) -> dict:
+    return wait_deployment(base_url, deployment_id, lambda d: d["status"] in statuses, timeout,
+                           what=f"status in {statuses}", server=server)
+
+
+def wait_finished(base_url: str, deployment_id: str, timeout: float = DEPLOY_TIMEOUT,
+                  server: "ServerProcess | None" = None) -> dict:
+    return wait_status(base_url, deployment_id, *FINISHED_STATUSES, timeout=timeout, server=server)
+
+
+def history_text(deployment: dict) -> str:
+    return "\n".join(f"{h['status']}: {h['message']}" + (f" (by {h['by']})" if h.get("by") else "")
+                     for h in deployment["history"])
+
+
+def invocation_count(base_url: str, function: str, alias: str, version: str) -> int:
+    """`lambda_invocations_total` of one (function, alias, executed version) from /metrics (0 if absent)."""
+    status, _, body = raw_request(base_url, "GET", "/metrics")
+    assert status == 200
+    labels = f'function_name="{function}",resource="{function}:{alias}",executed_version="{version}"'
+    for line in body.decode().splitlines():
+        if line.startswith("lambda_invocations_total{") and labels in line:
+            return int(float(line.rsplit(" ", 1)[1]))
+    return 0
+
+
+@dataclass
+class Call:
+    at: float
+    status: int
+    version: str | None
+    function_error: str | None
+    body: bytes
+    error: str | None = None
+
+
+class Traffic:
+    """A steady stream of synchronous invocations of `function:alias` over HTTP: `workers` threads, each
+    sending one request every `workers / rate` seconds. Use as a context manager: stopped on exit."""
+
+    def __init__(self, base_url: str, function: str, alias: str = "live", rate: float = 20.0, workers: int = 4):
+        self.base_url = base_url
+        self.path = f"/2015-03-31/functions/{function}/invocations?Qualifier={alias}"
+        self.period = workers / rate
+        self.workers = workers
+        self.calls: list[Call] = []
+        self._lock = _threading.Lock()
+        self._stop = _threading.Event()
+        self._threads: list[_threading.Thread] = []
+
+    def _run(self, offset: float) -> None:
+        next_at = time.monotonic() + offset
+        while not self._stop.is_set():
+            delay = next_at - time.monotonic()
+            if delay > 0 and self._stop.wait(delay):
+                break
+            next_at = max(next_at + self.period, time.monotonic())
+            started = time.monotonic()
+            try:
+                status, headers, body = raw_request(self.base_url, "POST", self.path, b"{}", timeout=HTTP_TIMEOUT)
+                call = Call(started, status, headers.get("x-amz-executed-version"),
+                            headers.get("x-amz-function-error"), body)
+            except OSError as exc:
+                call = Call(started, 0, None, None, b"", error=repr(exc))
+            with self._lock:
+                self.calls.append(call)
+
+    def start(self) -> "Traffic":
+        for index in range(self.workers):
+            thread = _threading.Thread(target=self._run, args=(self.period * index / self.workers,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=HTTP_TIMEOUT + 5)
+        assert not any(t.is_alive() for t in self._threads), "traffic threads did not stop"
+
+    def __enter__(self) -> "Traffic":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def snapshot(self) -> list[Call]:
+        with self._lock:
+            return list(self.calls)
+
+    def wait_for(self, predicate, timeout: float, what: str) -> list[Call]:
+        """Waits until `predicate(calls)` holds (bounded)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            calls = self.snapshot()
+            if predicate(calls):
+                return calls
+            time.sleep(0.05)
+        raise AssertionError(f"traffic: no {what} within {timeout}s ({len(self.snapshot())} calls)")
+
+    def summary(self) -> str:
+        calls = self.snapshot()
+        by = {}
+        for c in calls:
+            key = (c.status, c.version, c.function_error, c.error)
+            by[key] = by.get(key, 0) + 1
+        return ", ".join(f"{k}: {v}" for k, v in sorted(by.items(), key=str))
+
+
+def boto3_site_packages() -> str:
+    """The folder holding the boto3 of the interpreter running pytest (for a hook function's PYTHONPATH)."""
+    return str(Path(boto3.__file__).resolve().parent.parent)
+
+
+def run_aviary(*args: str, timeout: float = CLI_TIMEOUT) -> CliResult:
+    """Runs the `aviary` binary itself (deploy, status, promote, …) and captures its output."""
+    argv = [str(aviary_bin()), *args]
+    env = {k: v for k, v in os.environ.items() if k != "AVIARY_ENDPOINT"}
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, env=env)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"aviary did not finish within {timeout}s: {argv}\n{exc.stdout}\n{exc.stderr}") from None
+    return CliResult(argv, proc.returncode, proc.stdout, proc.stderr)
+
+
+def kill_hard(srv: ServerProcess) -> int:
+    """kill -9 of the server process (no shutdown of any kind); returns its exit code (-9)."""
+    assert srv.proc is not None and srv.proc.poll() is None, "server is not running"
+    srv.proc.send_signal(signal.SIGKILL)
+    srv.proc.wait(timeout=SHUTDOWN_TIMEOUT)
+    srv.returncode = srv.proc.returncode
+    return srv.returncode
+
+
+def stop_cleanly(srv: ServerProcess) -> None:
+    """SIGTERM a still-running server and require exit code 0 (a crash shows up at teardown)."""
+    if srv.running:
+        code = srv.stop()
+        assert code == 0, f"server exited with {code} after SIGTERM\n{srv.output()}"
+
+
+def fresh_calls(calls: list, since: float) -> list:
+    """The calls of a Traffic that started after `since` (time.monotonic())."""
+    return [c for c in calls if c.at > since]

@@ -118,7 +118,9 @@ extension Deployment {
                 millisecondsSince1970: phaseStartedAt.millisecondsSince1970 + now.millisecondsSince1970 - pausedSince.millisecondsSince1970)
             self.pausedAt = nil
             note("resumed" + Self.because(reason), at: now, by: by)
-            return []
+            guard trafficHeld else { return [] }
+            trafficHeld = false
+            return beginTraffic(at: now, ids: newExecutionID)
 
         case .rollback(let by, let reason, let report):
             return rollBack(.manual, "rolled back by request" + Self.because(reason), by: by, at: now, report: report)
@@ -190,6 +192,13 @@ extension Deployment {
     }
 
     private mutating func beginTraffic(at now: Timestamp, ids: () -> String) -> [DeploymentEffect] {
+        if pausedAt != nil {
+            // Paused means traffic stays where it is: the first shift waits for resume.
+            status = .preTraffic
+            trafficHeld = true
+            note("ready to shift traffic; held while paused", at: now)
+            return []
+        }
         guard let first = strategy.steps.first else { return promote(at: now, ids: ids) }
         status = .shifting
         stepIndex = 0
@@ -217,6 +226,7 @@ extension Deployment {
         stepIndex = strategy.steps.count
         weight = 1
         awaitingEvidence = false
+        status = hooks.postTraffic != nil ? .postTraffic : bakeMilliseconds > 0 ? .baking : .succeeded
         note("promoted: \(alias) → \(toVersion)", at: now)
         if let target = hooks.postTraffic {
             return [.promote, startHook(.postTraffic, target, at: now, id: ids())]

@@ -23,6 +23,10 @@ public struct Deployment: Sendable, Hashable, Codable {
     public let createdAt: Timestamp
     /// The rolled-back deployment this one retries.
     public let retryOf: DeploymentID?
+    /// The RevisionIds of both versions when the deployment began: versions are immutable, so a
+    /// function deleted and re-created under the same name is told apart by them.
+    public let fromRevisionId: String?
+    public let toRevisionId: String?
 
     public internal(set) var status: DeploymentStatus
     /// The step of `strategy.steps` being held while shifting; `steps.count` once promoted.
@@ -36,6 +40,8 @@ public struct Deployment: Sendable, Hashable, Codable {
     public internal(set) var hook: HookExecution?
     /// Set while a step's time is up but it still lacks the invocations it needs.
     public internal(set) var awaitingEvidence: Bool
+    /// Set when traffic was about to start while the deployment was paused: it starts on resume.
+    public internal(set) var trafficHeld: Bool
     /// Why it ended, once it has.
     public internal(set) var outcome: Outcome?
     public internal(set) var history: [HistoryEntry]
@@ -45,7 +51,7 @@ public struct Deployment: Sendable, Hashable, Codable {
         id: DeploymentID, function: FunctionName, alias: AliasName, fromVersion: VersionNumber, toVersion: VersionNumber,
         strategy: Strategy, health: HealthPolicy = .standard, hooks: Hooks = Hooks(), prewarm: Int = 1,
         bakeMilliseconds: Int64 = 0, description: String = "", metadata: [String: String] = [:], createdAt: Timestamp,
-        createdBy: String? = nil, retryOf: DeploymentID? = nil
+        createdBy: String? = nil, retryOf: DeploymentID? = nil, fromRevisionId: String? = nil, toRevisionId: String? = nil
     ) {
         self.id = id
         self.function = function
@@ -61,6 +67,8 @@ public struct Deployment: Sendable, Hashable, Codable {
         self.metadata = metadata
         self.createdAt = createdAt
         self.retryOf = retryOf
+        self.fromRevisionId = fromRevisionId
+        self.toRevisionId = toRevisionId
         self.status = .created
         self.stepIndex = 0
         self.phaseStartedAt = createdAt
@@ -68,6 +76,7 @@ public struct Deployment: Sendable, Hashable, Codable {
         self.weight = 0
         self.hook = nil
         self.awaitingEvidence = false
+        self.trafficHeld = false
         self.outcome = nil
         self.history = [HistoryEntry(at: createdAt, status: .created, message: "created: \(alias) \(fromVersion) → \(toVersion) by \(strategy)", by: createdBy)]
         self.updatedAt = createdAt
