@@ -155,14 +155,17 @@ public final class FunctionRuntime: Service, Sendable {
         throw RuntimeError("no execution environment could take the invocation")
     }
 
-    /// Starts `count` environments of a version before it takes traffic, waits (up to the init timeout)
-    /// until their runtimes ask for work, and pools them as idle. Returns how many became ready.
+    /// Makes sure `count` idle environments of a version are ready before it takes traffic: starts the
+    /// missing ones, waits (up to the init timeout) until their runtimes ask for work, and pools them.
+    /// Returns how many are ready.
     public func prewarm(
         function: FunctionName, version: VersionSelector, configuration: FunctionConfiguration, count: Int
     ) async -> Int {
         let key = PoolKey(function: function, version: version, revisionId: configuration.revisionId)
+        let idle = pools.withLock { $0[key]?.filter { !$0.environment.isDead }.count ?? 0 }
+        guard idle < count else { return idle }
         return await withTaskGroup(of: Bool.self) { group in
-            for _ in 0..<count {
+            for _ in idle..<count {
                 group.addTask {
                     let environment: ExecutionEnvironment
                     do {
@@ -187,7 +190,7 @@ public final class FunctionRuntime: Service, Sendable {
                     return true
                 }
             }
-            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            return await group.reduce(idle) { $0 + ($1 ? 1 : 0) }
         }
     }
 

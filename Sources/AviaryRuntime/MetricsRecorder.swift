@@ -25,7 +25,14 @@ public final class MetricsRecorder: Sendable {
     }
 
     private let series = Mutex<[Key: InvocationMetrics]>([:])
-    private let observer = Mutex<(@Sendable (Key, Observation) -> Void)?>(nil)
+    /// Boxed: a closure stored directly as a Mutex's (generic) value is re-abstracted on every inout
+    /// access and grows a chain of thunks, one pair per invocation, until the stack overflows.
+    private let observer = Mutex<Observer?>(nil)
+
+    final class Observer: Sendable {
+        let body: @Sendable (Key, Observation) -> Void
+        init(_ body: @escaping @Sendable (Key, Observation) -> Void) { self.body = body }
+    }
 
     public init() {}
 
@@ -34,7 +41,8 @@ public final class MetricsRecorder: Sendable {
     /// Calls `body` with every request made through an alias, right after it is recorded, on the
     /// invoking task: the deployment engine judges canaries from it. It must return quickly.
     public func observeAliasInvocations(_ body: @escaping @Sendable (Key, Observation) -> Void) {
-        observer.withLock { $0 = body }
+        let boxed = Observer(body)
+        observer.withLock { $0 = boxed }
     }
 
     func recordInvocation(_ key: Key, duration: Duration, failed: Bool) {
@@ -42,14 +50,14 @@ public final class MetricsRecorder: Sendable {
         let milliseconds = duration.milliseconds
         series.withLock { $0[key, default: InvocationMetrics()].recordInvocation(at: second, durationMilliseconds: milliseconds, failed: failed) }
         if key.alias != nil, let observer = observer.withLock({ $0 }) {
-            observer(key, .invocation(failed: failed, durationMilliseconds: milliseconds))
+            observer.body(key, .invocation(failed: failed, durationMilliseconds: milliseconds))
         }
     }
 
     func recordThrottle(_ key: Key) {
         let second = Self.currentSecond
         series.withLock { $0[key, default: InvocationMetrics()].recordThrottle(at: second) }
-        if key.alias != nil, let observer = observer.withLock({ $0 }) { observer(key, .throttle) }
+        if key.alias != nil, let observer = observer.withLock({ $0 }) { observer.body(key, .throttle) }
     }
 
     /// A copy of one series.

@@ -141,6 +141,21 @@ import Testing
         }
     }
 
+    /// The observer the engine installs is called on every alias invocation; storing it must not grow
+    /// anything per call (a closure kept as a Mutex's generic value once grew a thunk chain per call and
+    /// overflowed the stack after about a hundred thousand invocations).
+    @Test func theInvocationObserverStaysFlatOverManyInvocations() async throws {
+        let harness = try await EngineHarness(folder: folder)
+        try await harness.running {
+            let deployment = try await harness.engine.start(try harness.request(strategy: "canary:50%:1h"))
+            #expect(try await harness.eventually { try await harness.status(deployment.id) == .shifting })
+            harness.invocations(150_000, version: 1)
+            harness.invocations(150_000, version: 2)
+            let live = try #require(try await harness.engine.deployment(deployment.id)?.1)
+            #expect(live.canary.invocations == 150_000 && live.baseline.invocations == 150_000)
+        }
+    }
+
     @Test func pauseHoldsTheStepAndPromoteSkipsTheRest() async throws {
         let harness = try await EngineHarness(folder: folder)
         try await harness.running {

@@ -42,7 +42,7 @@ WORK="$(mktemp -d /tmp/aviary-rollback-bench.XXXXXX)"
 PIDS=()
 cleanup() {
   stop_processes "${PIDS[@]:-}"
-  rm -rf "$WORK"
+  if [[ "${BENCH_KEEP:-0}" == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
