@@ -152,6 +152,8 @@ struct ReportWire: Encodable {
     var comparisonEvidence: Double?
     var stepInvocations: Int
     var finding: FindingWire?
+    /// When the figures were taken.
+    var at: String?
 
     struct VersionWire: Encodable {
         var invocations: Int
@@ -177,6 +179,7 @@ struct ReportWire: Encodable {
         comparisonEvidence = report.comparisonEvidence.map { $0.isFinite ? ($0 * 1000).rounded() / 1000 : $0 }
         stepInvocations = report.stepInvocations
         finding = report.finding.map { FindingWire(check: $0.check, detail: $0.detail) }
+        at = report.at?.description
     }
 }
 

@@ -172,12 +172,10 @@ def rollback_runs(name: str) -> list[dict]:
         if not failures:
             sys.exit(f"[bench] run {run}: rolled back without a failing canary response: {final['outcome']}")
         after = [r for r in canary if r[0] > changed + 0.05]
-        # The decisive failure: the last one the verdict counted (the health report's error count).
-        counted = final["outcome"]["report"]["target"]["errors"] if final["outcome"].get("report") else len(failures)
-        decisive = failures[min(counted, len(failures)) - 1][0]
+        report = final["outcome"].get("report") or {}
         runs.append({
+            "decision_ms": (changed - server_time(report["at"])) * 1000 if report.get("at") else None,
             "reaction_ms": (changed - failures[0][0]) * 1000,
-            "after_decisive_ms": (changed - decisive) * 1000,
             "failed_responses": sum(1 for r in results if r[2]),
             "canary_requests": sum(1 for r in canary if r[0] <= changed),
             "canary_after_change": len(after),

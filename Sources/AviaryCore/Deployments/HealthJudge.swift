@@ -172,7 +172,7 @@ public struct HealthJudge: Sendable {
     public func report(at now: Timestamp) -> HealthReport {
         HealthReport(
             canary: canary, baseline: baseline, comparisonEvidence: comparison?.evidence,
-            stepInvocations: stepInvocations, finding: finding(at: now))
+            stepInvocations: stepInvocations, finding: finding(at: now), at: now)
     }
 
     static func rounded(_ value: Double) -> String {
@@ -221,15 +221,18 @@ public struct HealthReport: Sendable, Hashable, Codable {
     public let comparisonEvidence: Double?
     public let stepInvocations: Int
     public let finding: HealthFinding?
+    /// When the figures were taken (for a failing verdict: right after the decisive invocation).
+    public let at: Timestamp?
 
     public init(
         canary: VersionHealth, baseline: VersionHealth, comparisonEvidence: Double?, stepInvocations: Int,
-        finding: HealthFinding?
+        finding: HealthFinding?, at: Timestamp? = nil
     ) {
         self.canary = canary
         self.baseline = baseline
         self.comparisonEvidence = comparisonEvidence
         self.stepInvocations = stepInvocations
         self.finding = finding
+        self.at = at
     }
 }
