@@ -22,7 +22,8 @@
 #
 # Environment (all optional):
 #   AVIARY_BIN        aviary binary (default <repo>/.build/release/aviary, built if missing)
-#   BENCH_RUNS        runs of (a) and (b) (default 10)
+#   BENCH_RUNS        runs of (a) and (b) (default 30: the reaction is mostly the wait for evidence,
+#                     a random few canary requests, so its median needs many runs to settle)
 #   BENCH_FALSE_RUNS  deployments of identical versions (default 100)
 #   BENCH_RATE        requests/s of the load (default 200)
 #   BENCH_ENFORCE     1: exit 3 if a goal is missed
@@ -34,7 +35,7 @@ source "$SCRIPT_DIR/lib.sh"
 REPO="$(cd "$SCRIPT_DIR/../.." && pwd)"
 DEFAULT_AVIARY_BIN="$REPO/.build/release/aviary"
 AVIARY_BIN="${AVIARY_BIN:-$DEFAULT_AVIARY_BIN}"
-BENCH_RUNS="${BENCH_RUNS:-10}"
+BENCH_RUNS="${BENCH_RUNS:-30}"
 BENCH_FALSE_RUNS="${BENCH_FALSE_RUNS:-100}"
 BENCH_RATE="${BENCH_RATE:-200}"
 PYTHON_BIN="$(command -v python3)"
