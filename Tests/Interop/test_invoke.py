@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -144,7 +145,7 @@ def test_a_weighted_alias_splits_traffic_and_reports_the_executed_version(lam, e
     assert abs(share - 0.3) <= tolerance, f"version 2 got {share:.3f} of the traffic"
 
 
-def test_the_process_sees_lambdas_environment_and_nothing_of_the_servers(lam):
+def test_the_process_sees_lambdas_environment_and_nothing_of_the_servers(lam, endpoint):
     name = unique("env")
     create_python(lam, name, Environment={"Variables": {"STAGE": "prod"}}, MemorySize=256)
     response, body = invoke(lam, name, {"hello": "world"})
@@ -158,8 +159,11 @@ def test_the_process_sees_lambdas_environment_and_nothing_of_the_servers(lam):
     assert env["AWS_REGION"] == "us-east-1" and env["_HANDLER"] == "app.handler"
     assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.12"
     assert env["AWS_LAMBDA_RUNTIME_API"].startswith("127.0.0.1:")
-    # The test runner's (and so the server's) credentials must not leak into functions.
-    assert "AWS_ACCESS_KEY_ID" not in env and "AWS_SHARED_CREDENTIALS_FILE" not in env
+    # The test runner's (and so the server's) credentials must not leak into functions: they get
+    # Aviary's placeholders (as Lambda always hands out credentials) and Aviary's own URL for their SDKs.
+    assert os.environ["AWS_ACCESS_KEY_ID"] == "test"
+    assert env["AWS_ACCESS_KEY_ID"] == "AVIARYLOCAL" and "AWS_SHARED_CREDENTIALS_FILE" not in env
+    assert env["AWS_ENDPOINT_URL_CODEDEPLOY"] == env["AWS_ENDPOINT_URL_LAMBDA"] == endpoint
     assert body["invoked_arn"] == function_arn(name)
     assert 0 < body["remaining_ms"] <= 3000
     assert len(body["request_id"]) == 36
