@@ -71,7 +71,7 @@ extension DeploymentEngine {
             description: request.description, metadata: request.metadata, createdAt: now(), createdBy: request.actor,
             retryOf: retryOf, fromRevisionId: function.versions[current]?.configuration.revisionId,
             toRevisionId: function.versions[request.toVersion]?.configuration.revisionId)
-        try await store.save(deployment, scope: scope)
+        try await store.save(deployment, scope: scope, audit: Self.auditEvents(deployment, since: nil))
         track(deployment)
         logger.info("deployment created", metadata: metadata(deployment))
         return deployment

@@ -258,7 +258,7 @@ public final class DeploymentEngine: Service, Sendable {
         if case .healthFailed = event { watched.withLock { $0.deployments[id]?.failureQueued = false } }
         guard after != before else { return before }
         do {
-            try await persist(after, moving: AliasMove(after, effects))
+            try await persist(after, since: before, moving: AliasMove(after, effects))
         } catch let diverged as AliasDiverged {
             return try await fail(before, diverged.description)
         } catch let error as LambdaError where error.code == .resourceNotFound {
@@ -283,19 +283,19 @@ public final class DeploymentEngine: Service, Sendable {
     private func fail(_ deployment: Deployment, _ reason: String) async throws -> Deployment {
         var failed = deployment
         _ = try failed.handle(.aliasChanged(reason), at: now(), newExecutionID: { "" })
-        try await persist(failed, moving: nil)
+        try await persist(failed, since: deployment, moving: nil)
         logger.warning("deployment failed", metadata: metadata(failed).merging(["reason": "\(reason)"]) { $1 })
         return failed
     }
 
     /// Persists a deployment (with its alias move) and updates what the invoke path watches.
-    private func persist(_ deployment: Deployment, moving move: AliasMove?) async throws {
+    private func persist(_ deployment: Deployment, since previous: Deployment, moving move: AliasMove?) async throws {
         let scope = scope
         var change: (@Sendable (inout LambdaFunction, ChangeContext) throws -> Void)?
         if let move {
             change = { function, context in try move.apply(to: &function, scope: scope, context: context) }
         }
-        try await store.save(deployment, scope: scope, changing: change)
+        try await store.save(deployment, scope: scope, audit: Self.auditEvents(deployment, since: previous), changing: change)
         watched.withLock { watched in
             let key = AliasKey(function: deployment.function, alias: deployment.alias)
             guard deployment.isActive else {
@@ -308,6 +308,29 @@ public final class DeploymentEngine: Service, Sendable {
             if previous.stepIndex != deployment.stepIndex || previous.status != deployment.status { tracked.judge.startStep() }
             tracked.deployment = deployment
             watched.deployments[deployment.id] = tracked
+        }
+    }
+
+    /// One audit entry per history entry a transition added, with the deployment's repository and
+    /// build, and the health figures behind a decision.
+    static func auditEvents(_ deployment: Deployment, since previous: Deployment?) -> [AuditEvent] {
+        var added = deployment.history[...]
+        if let previous, let last = previous.history.last, let index = deployment.history.lastIndex(of: last) {
+            added = deployment.history[(index + 1)...]
+        }
+        return added.map { entry in
+            var details = ["message": entry.message, "strategy": deployment.strategy.name, "weight": "\(deployment.weight)",
+                           "from": deployment.fromVersion.description, "to": deployment.toVersion.description]
+            if let report = deployment.outcome?.report, entry == deployment.history.last {
+                details["newVersion"] = "\(report.canary.invocations) invocations, \(report.canary.errors) errors"
+                details["oldVersion"] = "\(report.baseline.invocations) invocations, \(report.baseline.errors) errors"
+                if let finding = report.finding { details["finding"] = "\(finding.check): \(finding.detail)" }
+            }
+            let status = entry.status.rawValue
+            return AuditEvent(
+                at: entry.at, actor: entry.by ?? "aviary", action: "deployment." + status.prefix(1).lowercased() + status.dropFirst(),
+                function: deployment.function, alias: deployment.alias, deployment: deployment.id,
+                repository: deployment.metadata["repository"], build: deployment.metadata["build"], details: details)
         }
     }
 

@@ -24,5 +24,6 @@ public func buildRouter(
     FunctionURLs(api: api).addRoutes(to: router)
     DeploymentsAPI(engine: engine, store: store).addRoutes(to: router)
     StickyRoutingAPI(store: store, scope: scope).addRoutes(to: router)
+    AuditAPI(store: store).addRoutes(to: router)
     return router
 }

@@ -14,7 +14,7 @@ extension LambdaAPI {
         }
         let aliasName = try AliasName(validating: rawAlias)
         let (description, weights, scope) = (body.Description, body.RoutingConfig?.AdditionalVersionWeights, scope)
-        let alias = try await store.update(name, scope: scope) { function, context in
+        let alias = try await store.update(name, scope: scope, audit: audit("CreateAlias", context, function: name, alias: aliasName)) { function, context in
             try function.createAlias(
                 name: aliasName, functionVersion: functionVersion, description: description, weights: weights,
                 scope: scope, context: context)
@@ -38,7 +38,7 @@ extension LambdaAPI {
         let body = try await body(UpdateAliasBody.self, of: request, operation: "UpdateAlias")
         let (functionVersion, description, revisionId) = (body.FunctionVersion, body.Description, body.RevisionId)
         let (weights, scope) = (body.RoutingConfig.map { $0.AdditionalVersionWeights ?? [:] }, scope)
-        let alias = try await store.update(name, scope: scope) { function, context in
+        let alias = try await store.update(name, scope: scope, audit: audit("UpdateAlias", context, function: name, alias: aliasName)) { function, context in
             try function.updateAlias(
                 name: aliasName, functionVersion: functionVersion, description: description, weights: weights,
                 expectedRevisionId: revisionId, scope: scope, context: context)
@@ -49,7 +49,7 @@ extension LambdaAPI {
     @Sendable func deleteAlias(_ request: Request, context: LambdaRequestContext) async throws -> Response {
         let name = try unqualifiedName(context)
         let aliasName = try aliasName(context)
-        try await store.update(name, scope: scope) { function, _ in function.deleteAlias(name: aliasName) }
+        try await store.update(name, scope: scope, audit: audit("DeleteAlias", context, function: name, alias: aliasName)) { function, _ in function.deleteAlias(name: aliasName) }
         return Response(status: .noContent)
     }
 

@@ -35,7 +35,7 @@ extension LambdaAPI {
         let artifact = try code.ingest(zip)
         let publish = body.Publish ?? false
         let tags = body.Tags ?? [:]
-        let (function, published) = try await store.create(id.name) { context in
+        let (function, published) = try await store.create(id.name, audit: audit("CreateFunction", context, function: id.name)) { context in
             let (function, published) = try LambdaFunction.create(
                 name: id.name, settings: settings, code: artifact, tags: tags, publish: publish, context: context)
             return (function, (function, published))
@@ -93,7 +93,7 @@ extension LambdaAPI {
                 artifact, architectures: architectures, expectedRevisionId: revisionId, publish: false, context: context)
             return try json(wire(preview, .latest, arn: scope.functionARN(name)))
         }
-        let (function, published) = try await store.update(name, scope: scope) { function, context in
+        let (function, published) = try await store.update(name, scope: scope, audit: audit("UpdateFunctionCode", context, function: name)) { function, context in
             let published = try function.updateCode(
                 artifact, architectures: architectures, expectedRevisionId: revisionId, publish: publish,
                 context: context)
@@ -114,7 +114,7 @@ extension LambdaAPI {
             timeout: body.Timeout, memorySize: body.MemorySize, environment: body.Environment.map { $0.Variables ?? [:] },
             ephemeralStorageSize: body.EphemeralStorage?.Size)
         let revisionId = body.RevisionId
-        let function = try await store.update(name, scope: scope) { function, context in
+        let function = try await store.update(name, scope: scope, audit: audit("UpdateFunctionConfiguration", context, function: name)) { function, context in
             try function.updateConfiguration(settings, expectedRevisionId: revisionId, context: context)
             return function
         }
@@ -125,13 +125,15 @@ extension LambdaAPI {
         let id = try qualifiedIdentifier(request, context)
         switch id.qualifier {
         case nil:
-            try await store.delete(id.name, scope: scope)
+            try await store.delete(id.name, scope: scope, audit: audit("DeleteFunction", context, function: id.name))
         case .version(.latest)?:
             throw LambdaError.invalidParameterValue("$LATEST version cannot be deleted without deleting the function.")
         case .alias?:
             throw LambdaError.invalidParameterValue("Deletion of aliases is not currently supported.")
         case .version(.published(let number))?:
-            try await store.update(id.name, scope: scope) { function, _ in try function.deleteVersion(number) }
+            try await store.update(id.name, scope: scope, audit: audit("DeleteFunction", context, function: id.name)) { function, _ in
+                try function.deleteVersion(number)
+            }
         }
         return Response(status: .noContent)
     }
@@ -210,7 +212,9 @@ extension LambdaAPI {
         }
         _ = try store.registry.function(name, scope: scope)
         try store.registry.validateReservation(value, for: name)
-        try await store.update(name, scope: scope) { function, _ in function.reservedConcurrency = value }
+        try await store.update(name, scope: scope, audit: audit("PutFunctionConcurrency", context, function: name)) { function, _ in
+            function.reservedConcurrency = value
+        }
         return try json(ConcurrencyWire(ReservedConcurrentExecutions: value))
     }
 
@@ -222,7 +226,9 @@ extension LambdaAPI {
 
     @Sendable func deleteFunctionConcurrency(_ request: Request, context: LambdaRequestContext) async throws -> Response {
         let name = try unqualifiedName(context)
-        try await store.update(name, scope: scope) { function, _ in function.reservedConcurrency = nil }
+        try await store.update(name, scope: scope, audit: audit("DeleteFunctionConcurrency", context, function: name)) { function, _ in
+            function.reservedConcurrency = nil
+        }
         return Response(status: .noContent)
     }
 }

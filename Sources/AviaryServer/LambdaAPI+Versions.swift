@@ -7,7 +7,7 @@ extension LambdaAPI {
         let name = try unqualifiedName(context)
         let body = try await body(PublishVersionBody.self, of: request, operation: "PublishVersion")
         let (codeSha256, description, revisionId) = (body.CodeSha256, body.Description, body.RevisionId)
-        let version = try await store.update(name, scope: scope) { function, context in
+        let version = try await store.update(name, scope: scope, audit: audit("PublishVersion", context, function: name)) { function, context in
             try function.publishVersion(
                 expectedCodeSha256: codeSha256, description: description, expectedRevisionId: revisionId,
                 context: context)

@@ -138,6 +138,14 @@ extension LambdaAPI {
         return data
     }
 
+    /// The audit entry of a Lambda API change (recorded in the same transaction as the change). The API
+    /// is unauthenticated for now: the actor is `anonymous`, the source the client's address.
+    func audit(_ action: String, _ context: LambdaRequestContext, function: FunctionName, alias: AliasName? = nil) -> AuditEvent {
+        AuditEvent(
+            at: RegistryStore.systemNow(), actor: "anonymous", source: context.sourceIP, action: action, function: function,
+            alias: alias, details: ["requestId": context.requestID])
+    }
+
     /// One encoder for all responses: it holds no per-call state, and building one per response shows up
     /// in profiles.
     static let encoder = JSONEncoder()

@@ -53,21 +53,27 @@ public struct StickyRoutingAPI: Sendable {
             throw DeploymentError.invalidRequest(#"the body is {"key": "header:<name>" | "event:<field.path>" | "client-context:<field.path>"}"#)
         }
         let sticky = try StickyRouting(parsing: key)
-        try await change(function, alias, to: sticky)
+        try await change(function, alias, to: sticky, request: context)
         return try json(Body(function: function.rawValue, alias: alias.rawValue, key: sticky.description))
     }
 
     @Sendable func delete(_ request: Request, context: LambdaRequestContext) async throws -> Response {
         let (function, alias) = try names(context)
-        try await change(function, alias, to: nil)
+        try await change(function, alias, to: nil, request: context)
         return try json(Body(function: function.rawValue, alias: alias.rawValue, key: nil))
     }
 
     /// Sets the option through the registry's write path (it rotates the alias's RevisionId: routing changed).
-    func change(_ function: FunctionName, _ alias: AliasName, to sticky: StickyRouting?) async throws {
+    func change(
+        _ function: FunctionName, _ alias: AliasName, to sticky: StickyRouting?, request: LambdaRequestContext
+    ) async throws {
         guard store.function(function)?.aliases[alias] != nil else { throw Self.aliasNotFound(function, alias) }
+        let audit = AuditEvent(
+            at: RegistryStore.systemNow(), actor: "anonymous", source: request.sourceIP,
+            action: sticky == nil ? "DeleteStickyRouting" : "PutStickyRouting", function: function, alias: alias,
+            details: ["requestId": request.requestID])
         do {
-            try await store.update(function, scope: scope) { current, context in
+            try await store.update(function, scope: scope, audit: audit) { current, context in
                 guard var found = current.aliases[alias] else { throw Self.aliasNotFound(function, alias) }
                 found.sticky = sticky
                 found.revisionId = context.newRevisionId()

@@ -5,10 +5,10 @@ extension RegistryStore {
     /// Saves a deployment's new state and, in the same transaction, applies `change` to its function (the
     /// alias move the transition implies). If `change` throws, nothing is written and the error is rethrown.
     public func save(
-        _ deployment: Deployment, scope: AccountScope,
+        _ deployment: Deployment, scope: AccountScope, audit: [AuditEvent] = [],
         changing change: (@Sendable (inout LambdaFunction, ChangeContext) throws -> Void)? = nil
     ) async throws {
-        try await write(deployment.function, saving: deployment) { current, context in
+        try await write(deployment.function, saving: deployment, audit: audit) { current, context in
             guard let change else { return (current, ()) }
             guard var function = current else {
                 throw LambdaError.functionNotFound(scope.functionARN(deployment.function))

@@ -15,6 +15,8 @@ public final class RegistryStore: Sendable {
     private let now: @Sendable () -> Timestamp
     private let makeRevisionId: @Sendable () -> String
     private let commits: GroupCommit<Change>
+    /// The hash of the newest audit entry: the next one chains to it. Changed only after a commit.
+    let auditHead: Mutex<AuditChainHead>
 
     /// Opens (creating if needed) the database at `path` in WAL mode and loads the snapshot.
     public static func open(
@@ -47,6 +49,7 @@ public final class RegistryStore: Sendable {
         self.now = now
         self.makeRevisionId = makeRevisionId
         self.snapshot = Mutex(try writer.read(Self.load))
+        self.auditHead = Mutex(try writer.read(AuditChainHead.load))
         self.commits = GroupCommit()
     }
 
@@ -70,10 +73,10 @@ public final class RegistryStore: Sendable {
 
     /// Adds a function built by `make`; 409 `Function already exist` if the name is taken.
     public func create<Result: Sendable>(
-        _ name: FunctionName,
+        _ name: FunctionName, audit: AuditEvent? = nil,
         _ make: @escaping @Sendable (ChangeContext) throws -> (LambdaFunction, Result)
     ) async throws -> Result {
-        try await write(name) { current, context in
+        try await write(name, audit: audit.map { [$0] } ?? []) { current, context in
             guard current == nil else { throw LambdaError.resourceConflict("Function already exist: \(name)") }
             let (function, result) = try make(context)
             return (function, result)
@@ -82,10 +85,10 @@ public final class RegistryStore: Sendable {
 
     /// Changes one function with `body`; the function's 404 if it does not exist.
     public func update<Result: Sendable>(
-        _ name: FunctionName, scope: AccountScope,
+        _ name: FunctionName, scope: AccountScope, audit: AuditEvent? = nil,
         _ body: @escaping @Sendable (inout LambdaFunction, ChangeContext) throws -> Result
     ) async throws -> Result {
-        try await write(name) { current, context in
+        try await write(name, audit: audit.map { [$0] } ?? []) { current, context in
             guard var function = current else { throw LambdaError.functionNotFound(scope.functionARN(name)) }
             let result = try body(&function, context)
             return (function, result)
@@ -93,29 +96,31 @@ public final class RegistryStore: Sendable {
     }
 
     /// Removes a function with all its versions and aliases; the function's 404 if it does not exist.
-    public func delete(_ name: FunctionName, scope: AccountScope) async throws {
-        try await write(name) { current, _ in
+    public func delete(_ name: FunctionName, scope: AccountScope, audit: AuditEvent? = nil) async throws {
+        try await write(name, audit: audit.map { [$0] } ?? []) { current, _ in
             guard current != nil else { throw LambdaError.functionNotFound(scope.functionARN(name)) }
             return (nil, ())
         }
     }
 
     /// One change of one function: from its current state (nil: absent) to the new one, plus a result,
-    /// and the deployment record (if any) saved in the same transaction when the change succeeds.
+    /// and what is saved in the same transaction when the change succeeds: a deployment record, and
+    /// audit entries (an entry without details gets the change described in words).
     struct Change: Sendable {
         let name: FunctionName
         let apply: @Sendable (LambdaFunction?, ChangeContext) throws -> (LambdaFunction?, any Sendable)
         var deployment: Deployment?
+        var audit: [AuditEvent]
     }
 
     func write<Result: Sendable>(
-        _ name: FunctionName, saving deployment: Deployment? = nil,
+        _ name: FunctionName, saving deployment: Deployment? = nil, audit: [AuditEvent] = [],
         _ apply: @escaping @Sendable (LambdaFunction?, ChangeContext) throws -> (LambdaFunction?, Result)
     ) async throws -> Result {
         let change = Change(name: name, apply: { current, context in
             let (after, result) = try apply(current, context)
             return (after, result)
-        }, deployment: deployment)
+        }, deployment: deployment, audit: audit)
         // The batch returns exactly what `apply` produced, so the cast cannot fail.
         return try await commits.submit(change, runBatch: commit).get() as! Result
     }
@@ -130,6 +135,7 @@ public final class RegistryStore: Sendable {
                 var latest: [FunctionName: LambdaFunction?] = [:]
                 var outcomes: [GroupCommit<Change>.Outcome] = []
                 var deployments: [Deployment] = []
+                var audit: [AuditEvent] = []
                 for change in batch {
                     let current = latest[change.name] ?? self.function(change.name)
                     do {
@@ -137,18 +143,27 @@ public final class RegistryStore: Sendable {
                         if original[change.name] == nil { original[change.name] = .some(current) }
                         latest[change.name] = .some(after)
                         if let deployment = change.deployment { deployments.append(deployment) }
+                        let described = change.audit.isEmpty ? "" : AuditEvent.describe(before: current, after: after)
+                        audit += change.audit.map { event in
+                            var event = event
+                            if event.details["change"] == nil, !described.isEmpty { event.details["change"] = described }
+                            return event
+                        }
                         outcomes.append(.success(result))
                     } catch {
                         outcomes.append(.failure(error))
                     }
                 }
                 let changed = latest.filter { name, after in original[name]! != after }
-                guard !changed.isEmpty || !deployments.isEmpty else { return outcomes }
+                guard !changed.isEmpty || !deployments.isEmpty || !audit.isEmpty else { return outcomes }
+                var head = self.auditHead.withLock { $0 }
                 try db.inTransaction {
                     for (name, after) in changed { try Self.persist(before: original[name]!, after: after, in: db) }
                     for deployment in deployments { try DeploymentRow(deployment, coder: ColumnCoder()).save(db) }
+                    for event in audit { head = try head.append(event, in: db) }
                     return .commit
                 }
+                self.auditHead.withLock { $0 = head }
                 self.snapshot.withLock { registry in
                     for (name, after) in changed { registry.functions[name] = after }
                 }

@@ -62,6 +62,21 @@ enum Schema {
         migrator.registerMigration("v5-sticky-routing") { db in
             try db.alter(table: "alias") { t in t.add(column: "stickyKey", .text) }
         }
+        migrator.registerMigration("v6-audit") { db in
+            try db.create(table: "audit") { t in
+                t.primaryKey("sequence", .integer)
+                t.column("at", .integer).notNull()
+                t.column("function", .text)
+                t.column("alias", .text)
+                t.column("deployment", .text)
+                t.column("repository", .text)
+                t.column("event", .text).notNull()
+                t.column("previousHash", .text).notNull()
+                t.column("hash", .text).notNull()
+            }
+            try db.create(index: "audit_function", on: "audit", columns: ["function", "sequence"])
+            try db.create(index: "audit_at", on: "audit", columns: ["at"])
+        }
         return migrator
     }
 }
