@@ -55,9 +55,13 @@ extension AuditEvent {
             switch (before.aliases[name], after.aliases[name]) {
             case (nil, let created?): changes.append("created alias \(name) → \(render(created))")
             case (_?, nil): changes.append("deleted alias \(name)")
-            case (let old?, let new?) where render(old) != render(new) || old.sticky != new.sticky:
-                changes.append("alias \(name): \(render(old)) → \(render(new))" + (old.sticky != new.sticky ? " (sticky: \(new.sticky?.description ?? "off"))" : ""))
-            default: break
+            case (let old?, let new?):
+                var parts: [String] = []
+                if render(old) != render(new) { parts.append("\(render(old)) → \(render(new))") }
+                if old.description != new.description { parts.append("description \"\(new.description)\"") }
+                if old.sticky != new.sticky { parts.append("sticky routing \(new.sticky?.description ?? "off")") }
+                if !parts.isEmpty { changes.append("alias \(name): " + parts.joined(separator: ", ")) }
+            case (nil, nil): break
             }
         }
         if before.reservedConcurrency != after.reservedConcurrency {
