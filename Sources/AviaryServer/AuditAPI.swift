@@ -70,7 +70,7 @@ public struct AuditAPI: Sendable {
             function: function, alias: alias, deployment: deployment, repository: query.get("repository"), since: since,
             after: after, limit: limit + 1)
         let shown = page.prefix(limit)
-        return try json(ListWire(
+        return try aviaryJSON(ListWire(
             entries: shown.map { entry in
                 let event = entry.event
                 return EntryWire(
@@ -84,7 +84,7 @@ public struct AuditAPI: Sendable {
 
     @Sendable func verify(_ request: Request, context: LambdaRequestContext) async throws -> Response {
         let result = try await store.verifyAudit()
-        return try json(VerifyWire(intact: result.intact, entries: result.entries, firstBroken: result.firstBroken, problem: result.problem))
+        return try aviaryJSON(VerifyWire(intact: result.intact, entries: result.entries, firstBroken: result.firstBroken, problem: result.problem))
     }
 
     /// `since`: a duration back from now (`1h`, `30m`) or epoch milliseconds.
@@ -94,13 +94,5 @@ public struct AuditAPI: Sendable {
         }
         if let milliseconds = Int64(text) { return Timestamp(millisecondsSince1970: milliseconds) }
         throw DeploymentError.invalidRequest("since is a duration back from now (30m, 24h) or epoch milliseconds, not \(text)")
-    }
-
-    func json(_ value: some Encodable) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return Response(
-            status: .ok, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 }

@@ -40,7 +40,7 @@ public struct DeploymentsAPI: Sendable {
     @Sendable func create(_ request: Request, context: LambdaRequestContext) async throws -> Response {
         let wire = try await body(CreateDeploymentWire.self, of: request)
         let deployment = try await engine.start(try Self.deploymentRequest(wire))
-        return try json(DeploymentWire(deployment, live: nil), status: .created)
+        return try aviaryJSON(DeploymentWire(deployment, live: nil), status: .created)
     }
 
     @Sendable func list(_ request: Request, context: LambdaRequestContext) async throws -> Response {
@@ -68,7 +68,7 @@ public struct DeploymentsAPI: Sendable {
             function: function, alias: alias, activeOnly: state == "active", after: after, limit: limit + 1)
         let live = engine.liveReports()
         let shown = page.prefix(limit)
-        return try json(DeploymentListWire(
+        return try aviaryJSON(DeploymentListWire(
             deployments: shown.map { DeploymentWire($0, live: live[$0.id]) },
             nextMarker: page.count > limit ? shown.last?.id.rawValue : nil))
     }
@@ -76,7 +76,7 @@ public struct DeploymentsAPI: Sendable {
     @Sendable func get(_ request: Request, context: LambdaRequestContext) async throws -> Response {
         let id = try deploymentID(context)
         guard let (deployment, live) = try await engine.deployment(id) else { throw DeploymentError.deploymentNotFound(id.rawValue) }
-        return try json(DeploymentWire(deployment, live: live))
+        return try aviaryJSON(DeploymentWire(deployment, live: live))
     }
 
     func act(_ action: String, _ request: Request, _ context: LambdaRequestContext) async throws -> Response {
@@ -92,10 +92,10 @@ public struct DeploymentsAPI: Sendable {
             deployment = try await engine.act(id, .rollback(by: wire.actor, reason: wire.reason, report: report))
         default:
             let retried = try await engine.retry(id, by: wire.actor)
-            return try json(DeploymentWire(retried, live: nil), status: .created)
+            return try aviaryJSON(DeploymentWire(retried, live: nil), status: .created)
         }
         let live = try await engine.deployment(id)?.1
-        return try json(DeploymentWire(deployment, live: live))
+        return try aviaryJSON(DeploymentWire(deployment, live: live))
     }
 
     @Sendable func reportHook(_ request: Request, context: LambdaRequestContext) async throws -> Response {
@@ -104,7 +104,7 @@ public struct DeploymentsAPI: Sendable {
         let wire = try await body(HookReportWire.self, of: request)
         do {
             let deployment = try await engine.reportHook(deploymentID: id, executionID: execution, status: wire.status)
-            return try json(DeploymentWire(deployment, live: nil))
+            return try aviaryJSON(DeploymentWire(deployment, live: nil))
         } catch let error as HookReportError {
             let kind: DeploymentError.Kind =
                 switch error.code {
@@ -251,13 +251,6 @@ public struct DeploymentsAPI: Sendable {
         }
     }
 
-    func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
-    }
 }
 
 extension HTTPField.Name {

@@ -43,7 +43,7 @@ public struct StickyRoutingAPI: Sendable {
     @Sendable func get(_ request: Request, context: LambdaRequestContext) async throws -> Response {
         let (function, alias) = try names(context)
         guard let found = store.function(function)?.aliases[alias] else { throw Self.aliasNotFound(function, alias) }
-        return try json(Body(function: function.rawValue, alias: alias.rawValue, key: found.sticky?.description))
+        return try aviaryJSON(Body(function: function.rawValue, alias: alias.rawValue, key: found.sticky?.description))
     }
 
     @Sendable func put(_ request: Request, context: LambdaRequestContext) async throws -> Response {
@@ -54,13 +54,13 @@ public struct StickyRoutingAPI: Sendable {
         }
         let sticky = try StickyRouting(parsing: key)
         try await change(function, alias, to: sticky, request: context)
-        return try json(Body(function: function.rawValue, alias: alias.rawValue, key: sticky.description))
+        return try aviaryJSON(Body(function: function.rawValue, alias: alias.rawValue, key: sticky.description))
     }
 
     @Sendable func delete(_ request: Request, context: LambdaRequestContext) async throws -> Response {
         let (function, alias) = try names(context)
         try await change(function, alias, to: nil, request: context)
-        return try json(Body(function: function.rawValue, alias: alias.rawValue, key: nil))
+        return try aviaryJSON(Body(function: function.rawValue, alias: alias.rawValue, key: nil))
     }
 
     /// Sets the option through the registry's write path (it rotates the alias's RevisionId: routing changed).
@@ -94,13 +94,5 @@ public struct StickyRoutingAPI: Sendable {
         let function = try DeploymentsAPI.parse { () throws(LambdaError) in try FunctionName(validating: rawFunction, field: "function") }
         let alias = try DeploymentsAPI.parse { () throws(LambdaError) in try AliasName(validating: rawAlias, field: "alias") }
         return (function, alias)
-    }
-
-    func json(_ body: Body) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return Response(
-            status: .ok, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(body))))
     }
 }
