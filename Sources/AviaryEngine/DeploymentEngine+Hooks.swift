@@ -47,6 +47,11 @@ extension DeploymentEngine {
         guard let deployment else {
             throw HookReportError("DeploymentDoesNotExistException", "The deployment \(rawID) could not be found.")
         }
+        if let earlier = deployment.earlierHooks.first(where: { $0.id == executionID }) {
+            throw HookReportError(
+                "LifecycleEventAlreadyCompletedException",
+                "The lifecycle event hook execution \(executionID) has already completed (\(earlier.state.rawValue)).")
+        }
         guard let hook = deployment.hook, hook.id == executionID else {
             throw HookReportError(
                 "InvalidLifecycleEventHookExecutionIdException",

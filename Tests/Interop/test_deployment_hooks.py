@@ -201,6 +201,10 @@ def test_codedeploy_style_boto3_hooks_let_the_deployment_succeed(srv, tmp_path):
                            lifecycleEventHookExecutionId=post, status="Succeeded")
     assert err["Error"]["Code"] == "LifecycleEventAlreadyCompletedException", err
     assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
+    pre = by_event["BeforeAllowTraffic"]["LifecycleEventHookExecutionId"]
+    err = codedeploy_error(cd.put_lifecycle_event_hook_execution_status, deploymentId=dep["id"],
+                           lifecycleEventHookExecutionId=pre, status="Failed")
+    assert err["Error"]["Code"] == "LifecycleEventAlreadyCompletedException", "an earlier hook's execution is over too"
     err = codedeploy_error(cd.put_lifecycle_event_hook_execution_status, deploymentId="d-AAAAAAAAA",
                            lifecycleEventHookExecutionId=post, status="Succeeded")
     assert err["Error"]["Code"] == "DeploymentDoesNotExistException", err

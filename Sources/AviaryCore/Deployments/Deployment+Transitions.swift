@@ -252,6 +252,7 @@ extension Deployment {
 
     private mutating func startHook(_ kind: HookExecution.Kind, _ target: HookTarget, at now: Timestamp, id: String) -> DeploymentEffect {
         let execution = HookExecution(id: id, kind: kind, target: target, startedAt: now, state: .inProgress)
+        if let previous = hook { earlierHooks.append(previous) }
         hook = execution
         status = kind == .preTraffic ? .preTraffic : .postTraffic
         phaseStartedAt = now

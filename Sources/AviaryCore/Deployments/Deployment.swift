@@ -38,6 +38,8 @@ public struct Deployment: Sendable, Hashable, Codable {
     public internal(set) var weight: Double
     /// The hook running now, or the last one that ran.
     public internal(set) var hook: HookExecution?
+    /// Hooks that ran before `hook` (a late report for one of them is "already completed").
+    public internal(set) var earlierHooks: [HookExecution]
     /// Set while a step's time is up but it still lacks the invocations it needs.
     public internal(set) var awaitingEvidence: Bool
     /// Set when traffic was about to start while the deployment was paused: it starts on resume.
@@ -75,6 +77,7 @@ public struct Deployment: Sendable, Hashable, Codable {
         self.pausedAt = nil
         self.weight = 0
         self.hook = nil
+        self.earlierHooks = []
         self.awaitingEvidence = false
         self.trafficHeld = false
         self.outcome = nil
