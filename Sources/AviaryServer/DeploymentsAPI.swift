@@ -38,7 +38,7 @@ public struct DeploymentsAPI: Sendable {
     // MARK: Handlers
 
     @Sendable func create(_ request: Request, context: LambdaRequestContext) async throws -> Response {
-        let wire = try await body(CreateDeploymentWire.self, of: request)
+        let wire = try await decodeAviaryBody(CreateDeploymentWire.self, of: request)
         let deployment = try await engine.start(try Self.deploymentRequest(wire))
         return try aviaryJSON(DeploymentWire(deployment, live: nil), status: .created)
     }
@@ -81,7 +81,7 @@ public struct DeploymentsAPI: Sendable {
 
     func act(_ action: String, _ request: Request, _ context: LambdaRequestContext) async throws -> Response {
         let id = try deploymentID(context)
-        let wire = try await body(ActionWire.self, of: request)
+        let wire = try await decodeAviaryBody(ActionWire.self, of: request)
         let deployment: Deployment
         switch action {
         case "promote": deployment = try await engine.act(id, .promote(by: wire.actor, reason: wire.reason))
@@ -101,7 +101,7 @@ public struct DeploymentsAPI: Sendable {
     @Sendable func reportHook(_ request: Request, context: LambdaRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         let execution = try context.parameters.require("execution")
-        let wire = try await body(HookReportWire.self, of: request)
+        let wire = try await decodeAviaryBody(HookReportWire.self, of: request)
         do {
             let deployment = try await engine.reportHook(deploymentID: id, executionID: execution, status: wire.status)
             return try aviaryJSON(DeploymentWire(deployment, live: nil))
@@ -131,6 +131,8 @@ public struct DeploymentsAPI: Sendable {
         do {
             let buffer = try await request.body.collect(upTo: 64 * 1024)
             input = try JSONDecoder().decode(LifecycleHookStatusWire.self, from: Data(buffer: buffer))
+        } catch is NIOTooManyBytesError {
+            return codeDeployError("SerializationException", "The request body is larger than 64 KB.", status: .badRequest)
         } catch {
             return codeDeployError("SerializationException", "Could not read the request body as JSON: \(error)", status: .badRequest)
         }
@@ -231,23 +233,6 @@ public struct DeploymentsAPI: Sendable {
             return HookTarget(function: name, qualifier: parts.count > 1 ? parts[1] : nil)
         } catch {
             throw DeploymentError.invalidRequest("hook \(text): \(error.message)")
-        }
-    }
-
-    func body<Body: Decodable>(_ type: Body.Type, of request: Request) async throws -> Body {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: 1024 * 1024)
-        } catch {
-            throw DeploymentError.invalidRequest("the request body is larger than 1 MB")
-        }
-        let data = buffer.readableBytes == 0 ? Data("{}".utf8) : Data(buffer: buffer)
-        do {
-            return try JSONDecoder().decode(Body.self, from: data)
-        } catch let error as DecodingError {
-            throw DeploymentError.invalidRequest("could not read the request body: \(LambdaAPI.describe(error))")
-        } catch {
-            throw DeploymentError.invalidRequest("could not read the request body as JSON")
         }
     }
 

@@ -56,6 +56,7 @@ extension DeploymentError {
             case .invalidRequest: .badRequest
             case .notFound: .notFound
             case .conflict: .conflict
+            case .tooLarge: .contentTooLarge
             }
         var body = ["code": code, "message": message]
         if let activeDeployment { body["activeDeploymentId"] = activeDeployment.rawValue }

@@ -48,8 +48,8 @@ public struct StickyRoutingAPI: Sendable {
 
     @Sendable func put(_ request: Request, context: LambdaRequestContext) async throws -> Response {
         let (function, alias) = try names(context)
-        let buffer = try await request.body.collect(upTo: 64 * 1024)
-        guard let body = try? JSONDecoder().decode(Body.self, from: Data(buffer: buffer)), let key = body.key else {
+        let body = try await decodeAviaryBody(Body.self, of: request, limit: 64 * 1024)
+        guard let key = body.key else {
             throw DeploymentError.invalidRequest(#"the body is {"key": "header:<name>" | "event:<field.path>" | "client-context:<field.path>"}"#)
         }
         let sticky = try StickyRouting(parsing: key)

@@ -247,3 +247,23 @@ def test_with_sticky_routing_a_deployment_only_moves_users_forward(srv):
     assert set(versions().values()) == {"2"}
     status, out = api(srv.base_url, "GET", path)
     assert status == 200 and out["key"] == "event:user.id", out
+
+
+def test_oversized_v1_bodies_are_413_and_change_nothing(srv):
+    lam = lambda_client(srv.base_url)
+    name = unique("edge-big")
+    function_for_deployment(lam, name, "good", "good")
+    from aviary_harness import raw_request
+    big = b'{"function": "' + b"a" * (2 * 1024 * 1024) + b'"}'
+    for method, path in [("POST", "/v1/deployments"), ("PUT", f"/v1/functions/{name}/aliases/live/sticky-routing")]:
+        status, _, body = raw_request(srv.base_url, method, path, big, {"Content-Type": "application/json"})
+        assert status == 413, (path, status, body)
+        assert json.loads(body)["code"] == "RequestTooLarge"
+    status, _, body = raw_request(srv.base_url, "POST", "/", big, {
+        "X-Amz-Target": "CodeDeploy_20141006.PutLifecycleEventHookExecutionStatus",
+        "Content-Type": "application/x-amz-json-1.1"})
+    assert status == 400 and json.loads(body)["__type"] == "SerializationException", body
+    status, listed = api(srv.base_url, "GET", f"/v1/deployments?function={name}")
+    assert status == 200 and listed["deployments"] == []
+    status, _, body = raw_request(srv.base_url, "GET", f"/v1/functions/{name}/aliases/live/sticky-routing")
+    assert json.loads(body)["key"] is None

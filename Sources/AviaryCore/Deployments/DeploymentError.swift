@@ -2,7 +2,7 @@
 /// kind of failure that decides the HTTP status.
 public struct DeploymentError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
-        case invalidRequest, notFound, conflict
+        case invalidRequest, notFound, conflict, tooLarge
     }
 
     public let code: String
@@ -21,6 +21,9 @@ public struct DeploymentError: Error, Sendable, Equatable, CustomStringConvertib
     public var description: String { "\(code): \(message)" }
 
     public static func invalidRequest(_ message: String) -> Self { Self("InvalidRequest", .invalidRequest, message) }
+    public static func tooLarge(limit: Int) -> Self {
+        Self("RequestTooLarge", .tooLarge, "the request body is larger than \(limit / 1024) KB")
+    }
     public static func invalidStrategy(_ message: String) -> Self { Self("InvalidStrategy", .invalidRequest, message) }
     public static func unknownStrategy(_ text: String) -> Self {
         Self(
