@@ -41,6 +41,31 @@ public final class DeploymentEngine: Service, Sendable {
         var judge: HealthJudge
         /// A failing verdict was queued and not handled yet.
         var failureQueued = false
+
+        /// Records one request of the alias; returns the report behind a failing verdict, once.
+        mutating func observe(
+            _ executed: VersionNumber, _ observation: MetricsRecorder.Observation, at time: Timestamp
+        ) -> HealthReport? {
+            let role: HealthJudge.Role
+            if executed == deployment.toVersion {
+                role = .canary
+            } else if executed == deployment.fromVersion {
+                role = .baseline
+            } else {
+                return nil
+            }
+            switch observation {
+            case .invocation(let failed, let milliseconds):
+                judge.recordInvocation(role, failed: failed, durationMilliseconds: milliseconds, weight: deployment.weight, at: time)
+            case .throttle:
+                judge.recordThrottle(role, at: time)
+            }
+            // Only the new version's requests can turn the verdict: the old version's only weaken the
+            // comparison's evidence, and what time alone decides is the tick's.
+            guard role == .canary, !failureQueued, judge.finding(at: time) != nil else { return nil }
+            failureQueued = true
+            return judge.report(at: time)
+        }
     }
 
     enum Command: Sendable {
@@ -162,32 +187,12 @@ public final class DeploymentEngine: Service, Sendable {
     private func observe(_ key: MetricsRecorder.Key, _ observation: MetricsRecorder.Observation) {
         guard let alias = key.alias, case .published(let executed) = key.executedVersion else { return }
         let time = now()
+        // In place: the judge's per-second figures are not copied on every invocation.
         let failing = watched.withLock { watched -> (DeploymentID, HealthReport)? in
             guard let id = watched.byAlias[AliasKey(function: key.function, alias: alias)],
-                var tracked = watched.deployments[id]
+                let report = watched.deployments[id]?.observe(executed, observation, at: time)
             else { return nil }
-            let deployment = tracked.deployment
-            let role: HealthJudge.Role
-            if executed == deployment.toVersion {
-                role = .canary
-            } else if executed == deployment.fromVersion {
-                role = .baseline
-            } else {
-                return nil
-            }
-            switch observation {
-            case .invocation(let failed, let milliseconds):
-                tracked.judge.recordInvocation(role, failed: failed, durationMilliseconds: milliseconds, weight: deployment.weight, at: time)
-            case .throttle:
-                tracked.judge.recordThrottle(role, at: time)
-            }
-            var verdict: (DeploymentID, HealthReport)?
-            if !tracked.failureQueued, tracked.judge.finding(at: time) != nil {
-                tracked.failureQueued = true
-                verdict = (id, tracked.judge.report(at: time))
-            }
-            watched.deployments[id] = tracked
-            return verdict
+            return (id, report)
         }
         if let (id, report) = failing { queue.yield(.event(id, .healthFailed(report), nil)) }
     }

@@ -124,15 +124,16 @@ public struct HealthJudge: Sendable {
         return (0..<Int64(rule.evaluationPeriods)).map { period -> Datapoint? in
             let newest = nowSecond - period * periodSeconds
             var total = Second()
-            var durations = DurationHistogram()
+            // Durations are merged only for a percentile rule: the others need counts alone.
+            var durations: DurationHistogram? = slowThresholds[index] != nil ? DurationHistogram() : nil
             var slow = 0
             for second in (newest - periodSeconds + 1)...newest {
                 guard let bucket = seconds[second] else { continue }
                 total.invocations += bucket.invocations
                 total.errors += bucket.errors
                 total.throttles += bucket.throttles
-                if let histogram = bucket.durations {
-                    durations.add(histogram)
+                if durations != nil, let histogram = bucket.durations {
+                    durations?.add(histogram)
                     slow += bucket.slow[index]
                 }
             }
@@ -146,7 +147,7 @@ public struct HealthJudge: Sendable {
                 let rate = Double(total.errors) / Double(total.invocations)
                 return Datapoint(value: rate, breaching: rate >= rule.threshold)
             case .durationPercentile(let p):
-                guard total.invocations >= rule.minimumInvocations, let estimate = durations.value(atPercentile: p) else { return nil }
+                guard total.invocations >= rule.minimumInvocations, let estimate = durations?.value(atPercentile: p) else { return nil }
                 // The p-th percentile is at or above the threshold exactly when fewer than its rank of the
                 // invocations were faster than the threshold.
                 let rank = max(1, Int((p / 100 * Double(total.invocations)).rounded(.up)))
