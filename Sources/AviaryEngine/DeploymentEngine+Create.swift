@@ -68,7 +68,7 @@ extension DeploymentEngine {
             id: DeploymentID.random(using: &generator), function: request.function, alias: request.alias,
             fromVersion: current, toVersion: request.toVersion, strategy: request.strategy, health: request.health,
             hooks: request.hooks, prewarm: request.prewarm, bakeMilliseconds: request.bakeMilliseconds,
-            description: request.description, metadata: request.metadata, createdAt: now(), createdBy: request.actor,
+            description: request.description, metadata: request.metadata, createdAt: now(), createdBy: request.actor, reason: request.reason,
             retryOf: retryOf, fromRevisionId: function.versions[current]?.configuration.revisionId,
             toRevisionId: function.versions[request.toVersion]?.configuration.revisionId)
         try await store.save(deployment, scope: scope, audit: Self.auditEvents(deployment, since: nil))

@@ -137,15 +137,16 @@ public final class DeploymentEngine: Service, Sendable {
     }
 
     /// Starts a new deployment with the same settings as a finished one that did not succeed.
-    public func retry(_ id: DeploymentID, by actor: String?) async throws -> Deployment {
+    public func retry(_ id: DeploymentID, by actor: String?, reason: String? = nil) async throws -> Deployment {
         guard let old = try await store.deployment(id) else { throw DeploymentError.deploymentNotFound(id.rawValue) }
         guard old.status == .rolledBack || old.status == .failed else {
             throw DeploymentError.notAllowed("only a rolled-back or failed deployment can be retried; \(id) is \(old.status.rawValue)")
         }
-        let request = DeploymentRequest(
+        var request = DeploymentRequest(
             function: old.function, alias: old.alias, toVersion: old.toVersion, fromVersion: old.fromVersion,
             strategy: old.strategy, health: old.health, hooks: old.hooks, prewarm: old.prewarm,
             bakeMilliseconds: old.bakeMilliseconds, description: old.description, metadata: old.metadata, actor: actor)
+        request.reason = reason
         return try await submit { .create(request, retryOf: id, $0) }
     }
 

@@ -14,8 +14,9 @@ public struct DeploymentRequest: Sendable {
     public var bakeMilliseconds: Int64
     public var description: String
     public var metadata: [String: String]
-    /// Who asked (shown in the history).
+    /// Who asked and why (shown in the history).
     public var actor: String?
+    public var reason: String?
 
     public init(
         function: FunctionName, alias: AliasName, toVersion: VersionNumber, fromVersion: VersionNumber? = nil,

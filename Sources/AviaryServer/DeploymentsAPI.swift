@@ -91,7 +91,7 @@ public struct DeploymentsAPI: Sendable {
             let report = try await engine.deployment(id)?.1
             deployment = try await engine.act(id, .rollback(by: wire.actor, reason: wire.reason, report: report))
         default:
-            let retried = try await engine.retry(id, by: wire.actor)
+            let retried = try await engine.retry(id, by: wire.actor, reason: wire.reason)
             return try aviaryJSON(DeploymentWire(retried, live: nil), status: .created)
         }
         let live = try await engine.deployment(id)?.1

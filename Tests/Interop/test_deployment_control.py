@@ -143,7 +143,7 @@ def test_rollback_records_who_asked_and_retry_starts_a_new_deployment(srv):
         assert out["code"] == "DeploymentFinished", (action, out)
         assert out["message"] == f"deployment {dep['id']} has already finished (RolledBack)", (action, out)
 
-    retry = deployment_action(srv.base_url, dep["id"], "retry", expect=201, actor="erin")
+    retry = deployment_action(srv.base_url, dep["id"], "retry", expect=201, actor="erin", reason="fixed the config")
     assert retry["id"] != dep["id"] and retry["retryOf"] == dep["id"], retry
     for key in ("function", "alias", "currentVersion", "targetVersion", "strategy", "description", "metadata",
                 "prewarm", "bake", "hooks"):
@@ -151,6 +151,7 @@ def test_rollback_records_who_asked_and_retry_starts_a_new_deployment(srv):
     assert {k: v for k, v in retry["health"].items() if k != "live"} == \
         {k: v for k, v in dep["health"].items() if k != "live"}
     assert retry["history"][0]["by"] == "erin", retry["history"]
+    assert retry["history"][0]["message"].endswith(f"retrying {dep['id']}: fixed the config"), retry["history"]
     assert retry["status"] in ("Created", "Shifting")
     # A retry while the retried deployment is active again is one deployment too many for the alias.
     out = deployment_action(srv.base_url, dep["id"], "retry", expect=409)

@@ -53,7 +53,8 @@ public struct Deployment: Sendable, Hashable, Codable {
         id: DeploymentID, function: FunctionName, alias: AliasName, fromVersion: VersionNumber, toVersion: VersionNumber,
         strategy: Strategy, health: HealthPolicy = .standard, hooks: Hooks = Hooks(), prewarm: Int = 1,
         bakeMilliseconds: Int64 = 0, description: String = "", metadata: [String: String] = [:], createdAt: Timestamp,
-        createdBy: String? = nil, retryOf: DeploymentID? = nil, fromRevisionId: String? = nil, toRevisionId: String? = nil
+        createdBy: String? = nil, reason: String? = nil, retryOf: DeploymentID? = nil, fromRevisionId: String? = nil,
+        toRevisionId: String? = nil
     ) {
         self.id = id
         self.function = function
@@ -81,7 +82,8 @@ public struct Deployment: Sendable, Hashable, Codable {
         self.awaitingEvidence = false
         self.trafficHeld = false
         self.outcome = nil
-        self.history = [HistoryEntry(at: createdAt, status: .created, message: "created: \(alias) \(fromVersion) → \(toVersion) by \(strategy)", by: createdBy)]
+        let created = "created: \(alias) \(fromVersion) → \(toVersion) by \(strategy)" + (retryOf.map { ", retrying \($0)" } ?? "")
+        self.history = [HistoryEntry(at: createdAt, status: .created, message: created + Self.because(reason), by: createdBy)]
         self.updatedAt = createdAt
     }
 

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+
+/// What `aviary promote|pause|resume|rollback|retry` share: the deployment, who and why, the server.
+struct DeploymentActionOptions: ParsableArguments {
+    @Argument(help: "The deployment id.") var deployment: String
+    @Option(help: "Why (recorded).") var reason: String?
+    @Option(help: "Who (default: $USER).") var actor: String?
+    @OptionGroup var endpoint: EndpointOptions
+
+    struct Body: Encodable {
+        var actor: String?
+        var reason: String?
+    }
+
+    /// Posts the action and prints where the deployment is (or the new one, for retry).
+    func perform(_ action: String) async throws {
+        let client = try endpoint.client()
+        do {
+            let view = try await client.post(
+                "v1/deployments/\(deployment)/\(action)",
+                body: Body(actor: actor ?? ProcessInfo.processInfo.environment["USER"], reason: reason), as: DeploymentView.self)
+            if action == "retry" {
+                emit("deployment \(view.id) retries \(deployment): \(view.progressLine)")
+            } else {
+                emit("\(view.id): \(view.progressLine)")
+                if view.isFinished { Follow.printOutcome(view) }
+            }
+        } catch let failure as APIClient.Failure {
+            throw CleanExit.failure(failure.description)
+        }
+    }
+}
+
+struct Promote: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Skip a deployment's remaining steps (or the rest of its bake).")
+    @OptionGroup var options: DeploymentActionOptions
+    func run() async throws { try await options.perform("promote") }
+}
+
+struct Pause: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Hold a deployment where it is (health is still judged).")
+    @OptionGroup var options: DeploymentActionOptions
+    func run() async throws { try await options.perform("pause") }
+}
+
+struct Resume: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Continue a paused deployment where it stopped.")
+    @OptionGroup var options: DeploymentActionOptions
+    func run() async throws { try await options.perform("resume") }
+}
+
+struct Rollback: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Put the alias back on the previous version now.")
+    @OptionGroup var options: DeploymentActionOptions
+    func run() async throws { try await options.perform("rollback") }
+}
+
+struct Retry: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start a rolled-back or failed deployment again, with the same settings.")
+    @OptionGroup var options: DeploymentActionOptions
+    func run() async throws { try await options.perform("retry") }
+}
