@@ -188,7 +188,7 @@ extension DeploymentWire {
         let steps = deployment.strategy.steps.count
         let step: Int =
             switch deployment.status {
-            case .created, .preTraffic: 0
+            case .created, .preTraffic, .awaitingApproval: 0
             case .shifting: deployment.stepIndex + 1
             case .postTraffic, .baking, .succeeded: steps + 1
             case .rolledBack, .failed: deployment.history.contains { $0.status == .shifting } ? deployment.stepIndex + 1 : 0

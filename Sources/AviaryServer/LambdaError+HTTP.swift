@@ -57,6 +57,7 @@ extension DeploymentError {
             case .notFound: .notFound
             case .conflict: .conflict
             case .tooLarge: .contentTooLarge
+            case .forbidden: .forbidden
             }
         var body = ["code": code, "message": message]
         if let activeDeployment { body["activeDeploymentId"] = activeDeployment.rawValue }

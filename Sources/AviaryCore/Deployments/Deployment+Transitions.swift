@@ -18,6 +18,11 @@ public enum DeploymentEvent: Sendable, Hashable {
     case resume(by: String?, reason: String?)
     /// Put the alias back on the old version now.
     case rollback(by: String?, reason: String?, report: HealthReport?)
+    /// A person (or the policy) lets a deployment waiting at its gate go on.
+    case approve(Approver, reason: String?)
+    /// A person turns the deployment down (a gate's roll-back link, typically): rolled back now, and
+    /// recorded as the gate's decision if it was waiting there.
+    case reject(Approver, reason: String?)
     /// The server restarted with this deployment in flight.
     case recover
     /// The alias could not be changed as intended (deleted, or changed by someone else).
@@ -50,7 +55,7 @@ extension Deployment {
         guard isActive else {
             switch event {
             case .tick, .healthFailed, .hookReported, .recover, .aliasChanged, .start, .prewarmed: return []
-            case .promote, .pause, .resume, .rollback: throw .finished(id, status)
+            case .promote, .pause, .resume, .rollback, .approve, .reject: throw .finished(id, status)
             }
         }
         switch event {
@@ -69,6 +74,7 @@ extension Deployment {
             note("server restarted; resuming \(status.rawValue)", at: now)
             switch status {
             case .shifting: return [.route(Weight(weight)!)]
+            case .awaitingApproval where weight > 0: return [.route(Weight(weight)!)]
             case .postTraffic, .baking: return [.promote]
             default: return []
             }
@@ -99,6 +105,8 @@ extension Deployment {
             case .baking:
                 note("bake ended early" + Self.because(reason), at: now, by: by)
                 return succeed(at: now, by: by)
+            case .awaitingApproval:
+                throw .notAllowed("deployment \(id) is awaiting approval; approve it (aviary approve \(id)) instead of promoting past the gate")
             default:
                 throw .notAllowed("deployment \(id) cannot be promoted while \(status.rawValue)")
             }
@@ -125,6 +133,28 @@ extension Deployment {
         case .rollback(let by, let reason, let report):
             return rollBack(.manual, "rolled back by request" + Self.because(reason), by: by, at: now, report: report)
 
+        case .approve(let approver, let reason):
+            guard status == .awaitingApproval, let gate, let approval, approval.decision == nil else {
+                throw .notAllowed("deployment \(id) is not awaiting approval (it is \(status.rawValue))")
+            }
+            if let tokenID = approver.tokenID, tokenID != approval.approveTokenID {
+                throw .notAllowed("this link does not approve deployment \(id)")
+            }
+            guard gate.allows(approver.name) else { throw .forbidden("\(approver.name ?? "an anonymous approver") may not approve deployment \(id)") }
+            return approve(approver, reason: reason, at: now, ids: newExecutionID)
+
+        case .reject(let approver, let reason):
+            if let tokenID = approver.tokenID, tokenID != approval?.rollbackTokenID {
+                throw .notAllowed("this link does not roll back deployment \(id)")
+            }
+            if let gate, !gate.allows(approver.name) {
+                throw .forbidden("\(approver.name ?? "an anonymous approver") may not roll back deployment \(id)")
+            }
+            if status == .awaitingApproval { decide(.rolledBack, approver, at: now) }
+            return rollBack(
+                .manual, "rolled back by \(approver.name ?? "request") via \(approver.via)" + Self.because(reason), by: approver.name,
+                at: now, source: approver.source)
+
         case .aliasChanged(let message):
             status = .failed
             pausedAt = nil
@@ -137,6 +167,8 @@ extension Deployment {
     /// When the deployment next needs a tick without anything else happening; nil when only events move it.
     public func nextDeadline() -> Timestamp? {
         switch status {
+        case .awaitingApproval:
+            return approval?.decision == nil ? approval?.expiresAt : nil
         case .preTraffic, .postTraffic:
             return hook.map { Timestamp(millisecondsSince1970: $0.startedAt.millisecondsSince1970 + hooks.timeoutMilliseconds) }
         case .shifting where pausedAt == nil:
@@ -180,6 +212,17 @@ extension Deployment {
         case .baking:
             guard pausedAt == nil, let deadline = nextDeadline(), now >= deadline else { return [] }
             return succeed(at: now, by: nil)
+        case .awaitingApproval:
+            // The deadline is absolute (pausing does not extend it): the links carry it, signed.
+            guard let gate, let deadline = nextDeadline(), now >= deadline else { return [] }
+            let waited = DurationText.format(milliseconds: gate.timeoutMilliseconds)
+            switch gate.onTimeout {
+            case .rollback:
+                decide(.rolledBack, Approver(name: nil, via: "timeout"), at: now)
+                return rollBack(.approvalTimedOut, "no approval within \(waited)", by: nil, at: now)
+            case .approve:
+                return approve(Approver(name: nil, via: "timeout"), reason: "no decision within \(waited); the policy approves", at: now, ids: ids)
+            }
         default:
             return []
         }
@@ -193,16 +236,57 @@ extension Deployment {
 
     private mutating func beginTraffic(at now: Timestamp, ids: () -> String) -> [DeploymentEffect] {
         if pausedAt != nil {
-            // Paused means traffic stays where it is: the first shift waits for resume.
-            status = .preTraffic
+            // Paused means traffic stays where it is: the next shift waits for resume.
+            if status != .awaitingApproval { status = .preTraffic }
             trafficHeld = true
             note("ready to shift traffic; held while paused", at: now)
             return []
+        }
+        if let gate {
+            guard let approval else { return enterGate(gate, at: now, ids: ids) }
+            if approval.decision?.kind == .approved, gate.afterApproval == .promote { return promote(at: now, ids: ids) }
         }
         guard let first = strategy.steps.first else { return promote(at: now, ids: ids) }
         status = .shifting
         stepIndex = 0
         return enterStep(first, at: now)
+    }
+
+    /// Holds the gate's canary weight and mints its links; a pre-approved gate opens at once, through
+    /// the same decision a person's approval takes.
+    private mutating func enterGate(_ gate: ApprovalGate, at now: Timestamp, ids: () -> String) -> [DeploymentEffect] {
+        approval = ApprovalState(
+            requestedAt: now, expiresAt: Timestamp(millisecondsSince1970: now.millisecondsSince1970 + gate.timeoutMilliseconds),
+            approveTokenID: ids(), rollbackTokenID: ids(), decision: nil)
+        status = .awaitingApproval
+        phaseStartedAt = now
+        awaitingEvidence = false
+        let environment = gate.environment.map { "environment \($0)" } ?? "the deployment's policy"
+        if gate.preApproved {
+            note("approval gate reached; \(environment) pre-approves", at: now, event: "awaitingApproval")
+            return approve(Approver(name: nil, via: "policy"), reason: "\(environment) is pre-approved", at: now, ids: ids)
+        }
+        weight = gate.canaryWeight.value
+        note(
+            "awaiting approval with \(Strategy.percentText(weight * 100)) of traffic on version \(toVersion) "
+                + "(\(environment); \(gate.onTimeout == .rollback ? "rolls back" : "approves") after \(DurationText.format(milliseconds: gate.timeoutMilliseconds)))",
+            at: now)
+        return weight > 0 ? [.route(gate.canaryWeight)] : []
+    }
+
+    private mutating func approve(_ approver: Approver, reason: String?, at now: Timestamp, ids: () -> String) -> [DeploymentEffect] {
+        decide(.approved, approver, at: now)
+        let who = approver.name.map { "by \($0)" } ?? (approver.via == "policy" ? "automatically" : "by \(approver.via)")
+        note(
+            "approved \(who)\(approver.via == "link" ? " via link" : "")" + Self.because(reason), at: now, by: approver.name,
+            event: "approved", source: approver.source)
+        return beginTraffic(at: now, ids: ids)
+    }
+
+    private mutating func decide(_ kind: ApprovalState.Decision.Kind, _ approver: Approver, at now: Timestamp) {
+        guard approval?.decision == nil else { return }
+        approval?.decision = ApprovalState.Decision(
+            kind: kind, at: now, by: approver.name, via: approver.via, tokenID: approver.tokenID, source: approver.source)
     }
 
     private mutating func advance(at now: Timestamp, ids: () -> String) -> [DeploymentEffect] {
@@ -261,7 +345,8 @@ extension Deployment {
     }
 
     private mutating func rollBack(
-        _ cause: Outcome.Cause, _ message: String, by: String?, at now: Timestamp, report: HealthReport? = nil
+        _ cause: Outcome.Cause, _ message: String, by: String?, at now: Timestamp, report: HealthReport? = nil,
+        source: String? = nil
     ) -> [DeploymentEffect] {
         status = .rolledBack
         weight = 0
@@ -271,14 +356,16 @@ extension Deployment {
             hook = running
         }
         outcome = Outcome(cause: cause, message: message, at: now, by: by, report: report)
-        note("rolled back to version \(fromVersion): \(message)", at: now, by: by)
+        note("rolled back to version \(fromVersion): \(message)", at: now, by: by, source: source)
         return [.revert]
     }
 
     /// Records a change in the history; every transition that changes anything notes it.
-    private mutating func note(_ message: String, at now: Timestamp, by: String? = nil) {
+    private mutating func note(
+        _ message: String, at now: Timestamp, by: String? = nil, event: String? = nil, source: String? = nil
+    ) {
         updatedAt = now
-        history.append(HistoryEntry(at: now, status: status, message: message, by: by))
+        history.append(HistoryEntry(at: now, status: status, message: message, by: by, event: event, source: source))
         if history.count > Self.historyLimit { history.removeFirst(history.count - Self.historyLimit) }
     }
 

@@ -27,6 +27,10 @@ public struct Deployment: Sendable, Hashable, Codable {
     /// function deleted and re-created under the same name is told apart by them.
     public let fromRevisionId: String?
     public let toRevisionId: String?
+    /// The manual gate after the pre-traffic hook, if the deployment has one.
+    public let gate: ApprovalGate?
+    /// Stored under its own name so that deployments recorded before notifications existed still decode.
+    let notifyTargets: [NotificationTarget]?
 
     public internal(set) var status: DeploymentStatus
     /// The step of `strategy.steps` being held while shifting; `steps.count` once promoted.
@@ -44,6 +48,8 @@ public struct Deployment: Sendable, Hashable, Codable {
     public internal(set) var awaitingEvidence: Bool
     /// Set when traffic was about to start while the deployment was paused: it starts on resume.
     public internal(set) var trafficHeld: Bool
+    /// The gate's links and decision, once the gate is reached.
+    public internal(set) var approval: ApprovalState?
     /// Why it ended, once it has.
     public internal(set) var outcome: Outcome?
     public internal(set) var history: [HistoryEntry]
@@ -54,7 +60,7 @@ public struct Deployment: Sendable, Hashable, Codable {
         strategy: Strategy, health: HealthPolicy = .standard, hooks: Hooks = Hooks(), prewarm: Int = 1,
         bakeMilliseconds: Int64 = 0, description: String = "", metadata: [String: String] = [:], createdAt: Timestamp,
         createdBy: String? = nil, reason: String? = nil, retryOf: DeploymentID? = nil, fromRevisionId: String? = nil,
-        toRevisionId: String? = nil
+        toRevisionId: String? = nil, gate: ApprovalGate? = nil, notify: [NotificationTarget] = []
     ) {
         self.id = id
         self.function = function
@@ -72,6 +78,9 @@ public struct Deployment: Sendable, Hashable, Codable {
         self.retryOf = retryOf
         self.fromRevisionId = fromRevisionId
         self.toRevisionId = toRevisionId
+        self.gate = gate
+        self.notifyTargets = notify.isEmpty ? nil : notify
+        self.approval = nil
         self.status = .created
         self.stepIndex = 0
         self.phaseStartedAt = createdAt
@@ -88,6 +97,8 @@ public struct Deployment: Sendable, Hashable, Codable {
     }
 
     public var isActive: Bool { status.isActive }
+    /// Where the deployment's events are announced.
+    public var notify: [NotificationTarget] { notifyTargets ?? [] }
     public var isPaused: Bool { pausedAt != nil }
 
     /// The step being held, while shifting.
@@ -102,6 +113,8 @@ public enum DeploymentStatus: String, Sendable, Hashable, Codable, CaseIterable 
     case created = "Created"
     /// Waiting for the pre-traffic hook; the new version has no alias traffic yet.
     case preTraffic = "PreTraffic"
+    /// Holding the gate's canary weight until a person approves or rolls back (still judged on health).
+    case awaitingApproval = "AwaitingApproval"
     /// Holding a step of the strategy.
     case shifting = "Shifting"
     /// Promoted; waiting for the post-traffic hook.
@@ -116,7 +129,7 @@ public enum DeploymentStatus: String, Sendable, Hashable, Codable, CaseIterable 
 
     public var isActive: Bool {
         switch self {
-        case .created, .preTraffic, .shifting, .postTraffic, .baking: true
+        case .created, .preTraffic, .awaitingApproval, .shifting, .postTraffic, .baking: true
         case .succeeded, .rolledBack, .failed: false
         }
     }
@@ -180,6 +193,7 @@ public struct Outcome: Sendable, Hashable, Codable {
         case hookTimedOut = "HookTimedOut"
         case noEvidence = "NoEvidence"
         case manual = "Manual"
+        case approvalTimedOut = "ApprovalTimedOut"
         case aliasChanged = "AliasChanged"
     }
 
@@ -197,4 +211,17 @@ public struct HistoryEntry: Sendable, Hashable, Codable {
     public let status: DeploymentStatus
     public let message: String
     public let by: String?
+    /// What the entry records when the status alone does not say it (`approved`), for the audit trail.
+    public let event: String?
+    /// The client's address, for decisions from outside.
+    public let source: String?
+
+    init(at: Timestamp, status: DeploymentStatus, message: String, by: String?, event: String? = nil, source: String? = nil) {
+        self.at = at
+        self.status = status
+        self.message = message
+        self.by = by
+        self.event = event
+        self.source = source
+    }
 }

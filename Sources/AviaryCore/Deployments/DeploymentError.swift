@@ -2,7 +2,7 @@
 /// kind of failure that decides the HTTP status.
 public struct DeploymentError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
-        case invalidRequest, notFound, conflict, tooLarge
+        case invalidRequest, notFound, conflict, tooLarge, forbidden
     }
 
     public let code: String
@@ -47,4 +47,5 @@ public struct DeploymentError: Error, Sendable, Equatable, CustomStringConvertib
         Self("DeploymentFinished", .conflict, "deployment \(id) has already finished (\(status.rawValue))")
     }
     public static func notAllowed(_ message: String) -> Self { Self("ActionNotAllowed", .conflict, message) }
+    public static func forbidden(_ message: String) -> Self { Self("NotAnApprover", .forbidden, message) }
 }
