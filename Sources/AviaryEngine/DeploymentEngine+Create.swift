@@ -59,6 +59,8 @@ extension DeploymentEngine {
         guard request.bakeMilliseconds >= 0 else { throw DeploymentError.invalidRequest("the bake time cannot be negative") }
         guard request.hooks.timeoutMilliseconds >= 1000 else { throw DeploymentError.invalidRequest("the hook timeout must be at least 1s") }
         guard request.description.count <= 1024 else { throw DeploymentError.invalidRequest("the description is longer than 1024 characters") }
+        let gate = try request.gate?.validated()
+        guard request.notify.count <= 20 else { throw DeploymentError.invalidRequest("a deployment has at most 20 notification targets") }
         guard request.metadata.count <= 50, request.metadata.allSatisfy({ $0.key.count <= 128 && $0.value.count <= 1024 }) else {
             throw DeploymentError.invalidRequest("metadata holds at most 50 entries, keys up to 128 and values up to 1024 characters")
         }
@@ -70,7 +72,7 @@ extension DeploymentEngine {
             hooks: request.hooks, prewarm: request.prewarm, bakeMilliseconds: request.bakeMilliseconds,
             description: request.description, metadata: request.metadata, createdAt: now(), createdBy: request.actor, reason: request.reason,
             retryOf: retryOf, fromRevisionId: function.versions[current]?.configuration.revisionId,
-            toRevisionId: function.versions[request.toVersion]?.configuration.revisionId)
+            toRevisionId: function.versions[request.toVersion]?.configuration.revisionId, gate: gate, notify: request.notify)
         try await store.save(deployment, scope: scope, audit: Self.auditEvents(deployment, since: nil))
         track(deployment)
         logger.info("deployment created", metadata: metadata(deployment))

@@ -145,18 +145,46 @@ public final class DeploymentEngine: Service, Sendable {
         var request = DeploymentRequest(
             function: old.function, alias: old.alias, toVersion: old.toVersion, fromVersion: old.fromVersion,
             strategy: old.strategy, health: old.health, hooks: old.hooks, prewarm: old.prewarm,
-            bakeMilliseconds: old.bakeMilliseconds, description: old.description, metadata: old.metadata, actor: actor)
+            bakeMilliseconds: old.bakeMilliseconds, description: old.description, metadata: old.metadata, actor: actor,
+            gate: old.gate, notify: old.notify)
         request.reason = reason
         return try await submit { .create(request, retryOf: id, $0) }
     }
 
     /// Applies a person's request (promote, pause, resume, rollback) and returns the new state.
     public func act(_ id: DeploymentID, _ event: DeploymentEvent) async throws -> Deployment {
-        guard watched.withLock({ $0.deployments[id] != nil }) else {
-            guard let finished = try await store.deployment(id) else { throw DeploymentError.deploymentNotFound(id.rawValue) }
-            throw DeploymentError.finished(id, finished.status)
+        do {
+            guard watched.withLock({ $0.deployments[id] != nil }) else {
+                guard let finished = try await store.deployment(id) else { throw DeploymentError.deploymentNotFound(id.rawValue) }
+                throw DeploymentError.finished(id, finished.status)
+            }
+            return try await submit { .event(id, event, $0) }
+        } catch let refusal as DeploymentError {
+            await recordRefusal(of: event, to: id, refusal)
+            throw refusal
         }
-        return try await submit { .event(id, event, $0) }
+    }
+
+    /// A decision at a gate that came too late or from the wrong person is recorded too: when an approval
+    /// loses the race against an automatic rollback, the audit shows both.
+    private func recordRefusal(of event: DeploymentEvent, to id: DeploymentID, _ refusal: DeploymentError) async {
+        let approver: Approver
+        let action: String
+        switch event {
+        case .approve(let person, _): (approver, action) = (person, "deployment.approvalRefused")
+        case .reject(let person, _): (approver, action) = (person, "deployment.rollbackRefused")
+        default: return
+        }
+        guard refusal.kind != .notFound, let deployment = try? await store.deployment(id) else { return }
+        var details = ["message": refusal.message, "via": approver.via, "status": deployment.status.rawValue]
+        if let token = approver.tokenID { details["tokenId"] = token }
+        let entry = AuditEvent(
+            at: now(), actor: approver.name ?? "anonymous", source: approver.source, action: action, function: deployment.function,
+            alias: deployment.alias, deployment: id, repository: deployment.metadata["repository"], build: deployment.metadata["build"],
+            details: details)
+        do { try await store.appendAudit([entry]) } catch {
+            logger.error("could not record a refused decision", metadata: ["deployment": "\(id)", "error": "\(error)"])
+        }
     }
 
     /// A deployment with its live health (nil for finished ones: their report is in the outcome).
@@ -327,14 +355,20 @@ public final class DeploymentEngine: Service, Sendable {
         return added.map { entry in
             var details = ["message": entry.message, "strategy": deployment.strategy.name, "weight": "\(deployment.weight)",
                            "from": deployment.fromVersion.description, "to": deployment.toVersion.description]
+            if let environment = deployment.gate?.environment { details["environment"] = environment }
+            if let decision = deployment.approval?.decision, decision.at == entry.at, entry.event == "approved" || entry.status == .rolledBack {
+                details["via"] = decision.via
+                if let token = decision.tokenID { details["tokenId"] = token }
+            }
             if let report = deployment.outcome?.report, entry == deployment.history.last {
                 details["newVersion"] = "\(report.canary.invocations) invocations, \(report.canary.errors) errors"
                 details["oldVersion"] = "\(report.baseline.invocations) invocations, \(report.baseline.errors) errors"
                 if let finding = report.finding { details["finding"] = "\(finding.check): \(finding.detail)" }
             }
-            let status = entry.status.rawValue
+            let status = entry.event ?? entry.status.rawValue
             return AuditEvent(
-                at: entry.at, actor: entry.by ?? "aviary", action: "deployment." + status.prefix(1).lowercased() + status.dropFirst(),
+                at: entry.at, actor: entry.by ?? "aviary", source: entry.source,
+                action: "deployment." + status.prefix(1).lowercased() + status.dropFirst(),
                 function: deployment.function, alias: deployment.alias, deployment: deployment.id,
                 repository: deployment.metadata["repository"], build: deployment.metadata["build"], details: details)
         }

@@ -17,11 +17,16 @@ public struct DeploymentRequest: Sendable {
     /// Who asked and why (shown in the history).
     public var actor: String?
     public var reason: String?
+    /// The manual gate after the pre-traffic hook (an environment's policy, or asked for directly).
+    public var gate: ApprovalGate?
+    /// Where the deployment's events are announced.
+    public var notify: [NotificationTarget] = []
 
     public init(
         function: FunctionName, alias: AliasName, toVersion: VersionNumber, fromVersion: VersionNumber? = nil,
         strategy: Strategy, health: HealthPolicy = .standard, hooks: Hooks = Hooks(), prewarm: Int = 1,
-        bakeMilliseconds: Int64 = 0, description: String = "", metadata: [String: String] = [:], actor: String? = nil
+        bakeMilliseconds: Int64 = 0, description: String = "", metadata: [String: String] = [:], actor: String? = nil,
+        gate: ApprovalGate? = nil, notify: [NotificationTarget] = []
     ) {
         self.function = function
         self.alias = alias
@@ -35,6 +40,8 @@ public struct DeploymentRequest: Sendable {
         self.description = description
         self.metadata = metadata
         self.actor = actor
+        self.gate = gate
+        self.notify = notify
     }
 }
 

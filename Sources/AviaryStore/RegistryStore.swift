@@ -12,7 +12,7 @@ import Synchronization
 public final class RegistryStore: Sendable {
     let writer: any DatabaseWriter
     private let snapshot: Mutex<Registry>
-    private let now: @Sendable () -> Timestamp
+    let now: @Sendable () -> Timestamp
     private let makeRevisionId: @Sendable () -> String
     private let commits: GroupCommit<Change>
     /// The hash of the newest audit entry: the next one chains to it. Changed only after a commit.
@@ -107,10 +107,13 @@ public final class RegistryStore: Sendable {
     /// and what is saved in the same transaction when the change succeeds: a deployment record, and
     /// audit entries (an entry without details gets the change described in words).
     struct Change: Sendable {
-        let name: FunctionName
+        /// The function changed; nil for a change of other tables only.
+        let name: FunctionName?
         let apply: @Sendable (LambdaFunction?, ChangeContext) throws -> (LambdaFunction?, any Sendable)
         var deployment: Deployment?
         var audit: [AuditEvent]
+        /// Rows of other tables written in the same transaction.
+        var rows: (@Sendable (Database) throws -> Void)?
     }
 
     func write<Result: Sendable>(
@@ -125,6 +128,13 @@ public final class RegistryStore: Sendable {
         return try await commits.submit(change, runBatch: commit).get() as! Result
     }
 
+    /// Writes rows of tables other than the registry's, with their audit entries, through the same group
+    /// commit (so the audit chain has one writer).
+    func write(audit: [AuditEvent], rows: (@Sendable (Database) throws -> Void)? = nil) async throws {
+        let change = Change(name: nil, apply: { current, _ in (current, ()) }, deployment: nil, audit: audit, rows: rows)
+        _ = try await commits.submit(change, runBatch: commit).get()
+    }
+
     /// Runs a batch of changes in order, each seeing the ones before it, and commits the net difference in
     /// one transaction. A change whose rule fails is skipped (its caller gets the error); if the commit
     /// fails, every change of the batch fails and neither the database nor the snapshot moves.
@@ -136,12 +146,19 @@ public final class RegistryStore: Sendable {
                 var outcomes: [GroupCommit<Change>.Outcome] = []
                 var deployments: [Deployment] = []
                 var audit: [AuditEvent] = []
+                var rows: [@Sendable (Database) throws -> Void] = []
                 for change in batch {
-                    let current = latest[change.name] ?? self.function(change.name)
+                    guard let name = change.name else {
+                        rows += change.rows.map { [$0] } ?? []
+                        audit += change.audit
+                        outcomes.append(.success(()))
+                        continue
+                    }
+                    let current = latest[name] ?? self.function(name)
                     do {
                         let (after, result) = try change.apply(current, ChangeContext(now: self.now(), makeRevisionId: self.makeRevisionId))
-                        if original[change.name] == nil { original[change.name] = .some(current) }
-                        latest[change.name] = .some(after)
+                        if original[name] == nil { original[name] = .some(current) }
+                        latest[name] = .some(after)
                         if let deployment = change.deployment { deployments.append(deployment) }
                         let described = change.audit.isEmpty ? "" : AuditEvent.describe(before: current, after: after)
                         audit += change.audit.map { event in
@@ -155,11 +172,12 @@ public final class RegistryStore: Sendable {
                     }
                 }
                 let changed = latest.filter { name, after in original[name]! != after }
-                guard !changed.isEmpty || !deployments.isEmpty || !audit.isEmpty else { return outcomes }
+                guard !changed.isEmpty || !deployments.isEmpty || !audit.isEmpty || !rows.isEmpty else { return outcomes }
                 var head = self.auditHead.withLock { $0 }
                 try db.inTransaction {
                     for (name, after) in changed { try Self.persist(before: original[name]!, after: after, in: db) }
                     for deployment in deployments { try DeploymentRow(deployment, coder: ColumnCoder()).save(db) }
+                    for write in rows { try write(db) }
                     for event in audit { head = try head.append(event, in: db) }
                     return .commit
                 }

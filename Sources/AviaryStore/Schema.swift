@@ -77,6 +77,13 @@ enum Schema {
             try db.create(index: "audit_function", on: "audit", columns: ["function", "sequence"])
             try db.create(index: "audit_at", on: "audit", columns: ["at"])
         }
+        migrator.registerMigration("v7-environments") { db in
+            try db.create(table: "environment") { t in
+                t.primaryKey("name", .text)
+                t.column("body", .text).notNull()
+                t.column("updatedAt", .integer).notNull()
+            }
+        }
         return migrator
     }
 }
