@@ -6,13 +6,16 @@ public import Hummingbird
 import Logging
 import NIOCore
 
-/// Builds the router with every route Aviary serves.
+/// Builds the router with every route Aviary serves; with `auth`, every route but the public ones requires
+/// credentials (see `AuthMiddleware`).
 public func buildRouter(
     store: RegistryStore, code: CodeStore, runtime: FunctionRuntime, events: EventQueue, engine: DeploymentEngine,
-    scope: AccountScope
+    scope: AccountScope, auth: AuthKeys? = nil
 ) -> Router<LambdaRequestContext> {
     let router = Router(context: LambdaRequestContext.self)
     router.add(middleware: AWSErrorMiddleware())
+    // Before any route: Hummingbird applies a middleware only to the routes added after it.
+    if let auth { router.add(middleware: AuthMiddleware(keys: auth, region: scope.region)) }
     router.get("health") { _, _ in "ok" }
     router.get("metrics") { _, _ in
         Response(

@@ -138,11 +138,12 @@ extension LambdaAPI {
         return data
     }
 
-    /// The audit entry of a Lambda API change (recorded in the same transaction as the change). The API
-    /// is unauthenticated for now: the actor is `anonymous`, the source the client's address.
+    /// The audit entry of a Lambda API change (recorded in the same transaction as the change): the actor
+    /// is the user of the key that signed the request, or `anonymous` on a server without keys; the source
+    /// is the client's address.
     func audit(_ action: String, _ context: LambdaRequestContext, function: FunctionName, alias: AliasName? = nil) -> AuditEvent {
         AuditEvent(
-            at: RegistryStore.systemNow(), actor: "anonymous", source: context.sourceIP, action: action, function: function,
+            at: RegistryStore.systemNow(), actor: context.principal ?? "anonymous", source: context.sourceIP, action: action, function: function,
             alias: alias, details: ["requestId": context.requestID])
     }
 

@@ -7,6 +7,9 @@ public struct LambdaRequestContext: RequestContext {
     public var requestID: String
     /// The client's IP address (API Gateway's `sourceIp` for function URLs).
     public let sourceIP: String?
+    /// The user whose credentials `AuthMiddleware` accepted; `nil` when the server runs without keys or the
+    /// route is open (health, function URLs, approval links).
+    public var principal: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

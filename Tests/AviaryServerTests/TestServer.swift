@@ -12,13 +12,13 @@ import NIOFoundationCompat
 import HTTPTypes
 import Testing
 
-/// An application over an in-memory store and a temporary code folder.
+/// An application over an in-memory store and a temporary code folder; with `auth`, requiring credentials.
 struct TestServer {
     let store: RegistryStore
     let codeRoot: URL
     let app: Application<RouterResponder<LambdaRequestContext>>
 
-    init() throws {
+    init(auth: AuthKeys? = nil) throws {
         store = try RegistryStore.inMemory()
         codeRoot = FileManager.default.temporaryDirectory.appendingPathComponent("aviary-code-\(UUID().uuidString)")
         let code = try CodeStore(root: codeRoot.appendingPathComponent("code"))
@@ -30,7 +30,7 @@ struct TestServer {
             store: store, runtime: runtime, events: events, scope: AccountScope(), logger: Logger(label: "test"))
         app = Application(
             router: buildRouter(
-                store: store, code: code, runtime: runtime, events: events, engine: engine, scope: AccountScope()))
+                store: store, code: code, runtime: runtime, events: events, engine: engine, scope: AccountScope(), auth: auth))
     }
 
     func run(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
