@@ -2,7 +2,7 @@ public import ArgumentParser
 public import AviaryCore
 import AviaryEngine
 import AviaryRuntime
-import AviaryServer
+public import AviaryServer
 import AviaryStore
 public import Foundation
 import Hummingbird
@@ -15,7 +15,10 @@ public struct Serve: AsyncParsableCommand {
         discussion: """
             Every option can also be set through its environment variable; a flag wins over the variable.
               AVIARY_HOST, AVIARY_PORT, AVIARY_DATA_DIR, AVIARY_REGION, AVIARY_ACCOUNT_ID, AVIARY_LOG_LEVEL,
-              AVIARY_ASYNC_RETRY_DELAY, AVIARY_MAX_CONCURRENCY, AVIARY_IDLE_TIMEOUT
+              AVIARY_ASYNC_RETRY_DELAY, AVIARY_MAX_CONCURRENCY, AVIARY_IDLE_TIMEOUT, AVIARY_AUTH, AVIARY_INSECURE
+
+            Without --auth the API is open to anyone who can reach it, so Aviary then listens only on a loopback
+            address unless --insecure is given. docs/auth.md describes the keys file.
             """)
 
     public static let defaultPort = 2842  // "AVIA" on a phone keypad
@@ -48,6 +51,12 @@ public struct Serve: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical; debug logs one line per request. (env: AVIARY_LOG_LEVEL, default: info)")
     var logLevel: String?
 
+    @Option(help: "JSON file of access keys and bearer tokens: the API then requires an AWS SigV4 signature or a token (see docs/auth.md). (env: AVIARY_AUTH)")
+    var auth: String?
+
+    @Flag(help: "Allow listening on a non-loopback address without --auth, open to anyone who can reach it. (env: AVIARY_INSECURE=1)")
+    var insecure = false
+
     public init() {}
 
     /// The options after applying environment variables and defaults.
@@ -60,6 +69,10 @@ public struct Serve: AsyncParsableCommand {
         public var asyncRetryDelay: Duration
         public var maxConcurrency: Int
         public var idleTimeout: Duration
+        /// The keys and tokens the API requires; `nil`: the API is open.
+        public var auth: AuthKeys?
+        /// Listening on a non-loopback address without `auth` was allowed explicitly.
+        public var insecure: Bool
     }
 
     public func settings(environment: [String: String]) throws -> Settings {
@@ -82,10 +95,40 @@ public struct Serve: AsyncParsableCommand {
         let maxConcurrency = try Self.integer(
             self.maxConcurrency, "AVIARY_MAX_CONCURRENCY", default: 1000, in: 1...100_000, environment)
         let idleTimeout = try Self.integer(self.idleTimeout, "AVIARY_IDLE_TIMEOUT", default: 300, in: 1...86_400, environment)
+        var auth: AuthKeys?
+        if let path = self.auth ?? environment["AVIARY_AUTH"] {
+            do {
+                auth = try AuthKeys(contentsOf: URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)))
+            } catch {
+                throw ValidationError(error.message)
+            }
+        }
+        let insecure = try self.insecure || Self.boolean(environment["AVIARY_INSECURE"], "AVIARY_INSECURE")
+        guard auth != nil || insecure || Self.isLoopback(host) else {
+            throw ValidationError(
+                "refusing to listen on \(host) without authentication: anyone who can reach it could change and run functions. "
+                    + "Start with --auth keys.json (see docs/auth.md), or pass --insecure to accept an open API.")
+        }
         return Settings(
             host: host, port: port, dataDir: dataDir, scope: AccountScope(region: region, accountID: account),
             logLevel: level, asyncRetryDelay: .seconds(retryDelay), maxConcurrency: maxConcurrency,
-            idleTimeout: .seconds(idleTimeout))
+            idleTimeout: .seconds(idleTimeout), auth: auth, insecure: insecure)
+    }
+
+    /// Whether `host` names this machine only: `localhost`, `::1` or an address in 127.0.0.0/8.
+    static func isLoopback(_ host: String) -> Bool {
+        if ["localhost", "::1", "[::1]"].contains(host.lowercased()) { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+
+    /// An environment switch: 1/true/yes or 0/false/no (or unset).
+    static func boolean(_ text: String?, _ variable: String) throws -> Bool {
+        switch text?.lowercased() {
+        case nil, "", "0", "false", "no": return false
+        case "1", "true", "yes": return true
+        case let other?: throw ValidationError("\(variable) must be 1 or 0, not '\(other)'")
+        }
     }
 
     /// A number from its flag, else its environment variable, else the default; refused outside `range`.
@@ -122,7 +165,8 @@ public struct Serve: AsyncParsableCommand {
             store: store, runtime: runtime, scope: settings.scope, retryDelay: settings.asyncRetryDelay, logger: logger)
         let engine = DeploymentEngine(store: store, runtime: runtime, events: events, scope: settings.scope, logger: logger)
         let router = buildRouter(
-            store: store, code: code, runtime: runtime, events: events, engine: engine, scope: settings.scope)
+            store: store, code: code, runtime: runtime, events: events, engine: engine, scope: settings.scope,
+            auth: settings.auth)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "aviary"),
@@ -144,13 +188,25 @@ public struct Serve: AsyncParsableCommand {
 
     static func printBanner(settings: Settings, port: Int, functions: Int) {
         let url = url(host: settings.host, port: port)
+        // Counts only: the keys file's secrets never reach the terminal or a log.
+        let access =
+            if let auth = settings.auth {
+                """
+                  auth        \(auth): the Lambda API requires SigV4, /v1 and /metrics a token or SigV4;
+                              /health, function URLs (/url/…) and approval links are open
+                """
+            } else {
+                """
+                  WARNING     the API is unauthenticated: anyone who can reach \(url) can change and run functions.
+                              Start with --auth keys.json to require SigV4 / bearer tokens (docs/auth.md).
+                """
+            }
         let banner = """
             Aviary \(AviaryCommand.version) listening on \(url)
               Lambda API  aws --endpoint-url \(url) lambda list-functions
               data        \(settings.dataDir.path) (\(functions) function\(functions == 1 ? "" : "s"))
               ARNs        region \(settings.scope.region), account \(settings.scope.accountID)
-              WARNING     the API is unauthenticated: anyone who can reach \(url) can change functions.
-                          Keep it on loopback; API keys and SigV4 checks are planned.
+            \(access)
             """
         // Written in one call, unbuffered: scripts wait for this line to know the server is up.
         FileHandle.standardOutput.write(Data((banner + "\n").utf8))
