@@ -7,6 +7,9 @@ import FoundationNetworking
 /// A small client of Aviary's `/v1` API for the CLI commands.
 struct APIClient {
     let endpoint: URL
+    /// `AVIARY_TOKEN`: the bearer token for a server started with `--auth` (an environment variable only, so
+    /// that it never shows in the process list as an argument would).
+    let token: String?
 
     static let defaultEndpoint = "http://127.0.0.1:\(Serve.defaultPort)"
 
@@ -17,6 +20,7 @@ struct APIClient {
             throw ValidationError("the endpoint must be an http(s) URL such as \(Self.defaultEndpoint), not '\(text)'")
         }
         self.endpoint = url
+        self.token = ProcessInfo.processInfo.environment["AVIARY_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// An error the server answered with (`{"code", "message"}`), or a failure to reach it.
@@ -44,6 +48,13 @@ struct APIClient {
         let (status, data, _) = try await raw(method, path, query: query, body: body)
         guard (200..<300).contains(status) else {
             let error = try? JSONDecoder().decode(ErrorBody.self, from: data)
+            if status == 401 {
+                throw Failure(
+                    status: status, code: "Unauthorized",
+                    message: token == nil
+                        ? "Aviary at \(endpoint.absoluteString) requires a token: set AVIARY_TOKEN to one of the tokens in its keys file (docs/auth.md)"
+                        : "Aviary at \(endpoint.absoluteString) refused the token in AVIARY_TOKEN: \(error?.message ?? "not one of its tokens")")
+            }
             throw Failure(
                 status: status, code: error?.code ?? error?.Type ?? "HTTP\(status)",
                 message: error?.message ?? error?.Message ?? String(decoding: data.prefix(500), as: UTF8.self))
@@ -64,6 +75,7 @@ struct APIClient {
             request.httpBody = body
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let data: Data
         let response: URLResponse
