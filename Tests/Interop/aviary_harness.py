@@ -609,3 +609,107 @@ def stop_cleanly(srv: ServerProcess) -> None:
 def fresh_calls(calls: list, since: float) -> list:
     """The calls of a Traffic that started after `since` (time.monotonic())."""
     return [c for c in calls if c.at > since]
+
+
+# --------------------------------------------------------------------------------------------------
+# Webhook receiver (notifications)
+# --------------------------------------------------------------------------------------------------
+
+from http.server import BaseHTTPRequestHandler as _BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer as _ThreadingHTTPServer
+
+
+@dataclass
+class ReceivedRequest:
+    at: float
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    # The answer it got.
+    status: int
+
+    @property
+    def json(self):
+        """The body decoded as JSON, or None if it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+class WebhookReceiver:
+    """A webhook endpoint on 127.0.0.1 for notification tests: records every POST (time.monotonic(),
+    path, lower-case headers, body) and answers each path as `statuses` says — a list is answered in
+    turn and then 200 (`{"/hook": [500, 500]}` fails twice), an int always (`{"/dead": 500}`); other
+    paths get 200. Use as a context manager: stopped on exit."""
+
+    def __init__(self, statuses: dict[str, list[int] | int] | None = None):
+        self._scripts = {path: (list(spec) if isinstance(spec, list) else spec) for path, spec in (statuses or {}).items()}
+        self._requests: list[ReceivedRequest] = []
+        self._lock = _threading.Lock()
+        receiver = self
+
+        class Handler(_BaseHTTPRequestHandler):
+            # Keep-alive, as real receivers do: clients reuse their connections.
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                path = self.path.split("?", 1)[0]
+                status = receiver._record(path, {k.lower(): v for k, v in self.headers.items()}, body)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self._server = _ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = _threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _record(self, path: str, headers: dict[str, str], body: bytes) -> int:
+        with self._lock:
+            script = self._scripts.get(path, 200)
+            status = script if isinstance(script, int) else (script.pop(0) if script else 200)
+            self._requests.append(ReceivedRequest(time.monotonic(), path, headers, body, status))
+            return status
+
+    def requests(self, path: str | None = None) -> list[ReceivedRequest]:
+        """What arrived (at `path`, if given), oldest first."""
+        with self._lock:
+            return [r for r in self._requests if path is None or r.path == path]
+
+    def wait_for(self, predicate, timeout: float, what: str = "condition") -> list[ReceivedRequest]:
+        """Waits until `predicate(requests)` holds (bounded); returns the requests."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            requests = self.requests()
+            if predicate(requests):
+                return requests
+            time.sleep(0.05)
+        summary = ", ".join(f"{r.path} {(r.json or {}).get('event') or (r.json or {}).get('text', '')[:40]!r} -> {r.status}"
+                            for r in self.requests())
+        raise AssertionError(f"webhook receiver: no {what} within {timeout}s; received: [{summary}]")
+
+    def start(self) -> "WebhookReceiver":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> "WebhookReceiver":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
