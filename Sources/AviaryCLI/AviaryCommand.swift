@@ -12,8 +12,8 @@ public struct AviaryCommand: AsyncParsableCommand {
         // (such as `aviary deploy f --version 2` without --alias) as a request for Aviary's version.
         discussion: "`aviary --version` prints the version.",
         subcommands: [
-            Serve.self, Deploy.self, Status.self, Promote.self, Pause.self, Resume.self, Rollback.self, Retry.self, History.self, Audit.self,
-            Logs.self, Demo.self,
+            Serve.self, Deploy.self, Status.self, Approve.self, Promote.self, Pause.self, Resume.self, Rollback.self, Retry.self, History.self, Audit.self,
+            Environments.self, Logs.self, Demo.self,
         ])
 
     public init() {}

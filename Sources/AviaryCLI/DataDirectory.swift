@@ -10,6 +10,8 @@ final class DataDirectory: Sendable {
 
     var databasePath: String { url.appendingPathComponent("aviary.sqlite").path }
     var codeRoot: URL { url.appendingPathComponent("code") }
+    /// The secret approval links are signed with (created on first use, owner-only).
+    var approvalSecretPath: URL { url.appendingPathComponent("approval-secret") }
 
     private init(url: URL, lockDescriptor: Int32) {
         self.url = url

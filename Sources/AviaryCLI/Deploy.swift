@@ -13,6 +13,9 @@ struct Deploy: AsyncParsableCommand {
             throttles or pNN, e.g. --rule 'error-rate>=5%@1m' --rule 'p99>=500ms@30s:2/3'.
             Without health options the standard policy applies: a sequential comparison of the new version's errors \
             with the old one's (false alarms ≤ 1%), error-rate>=50%@1m, and 10 invocations per step.
+            With --env, the environment's policy applies (strategy, approval gate, canary weight before approval, \
+            notifications); the flags here override it. A gated deployment holds its canary weight until someone \
+            approves (the links are printed, and sent to the environment's webhooks).
             With --wait: exit 0 when promoted, 1 when rolled back or failed, 2 on usage errors.
             """)
 
@@ -28,8 +31,23 @@ struct Deploy: AsyncParsableCommand {
     @Option(name: .customLong("from"), help: "The version the alias must point to now (refused otherwise).")
     var fromVersion: Int?
 
-    @Option(help: "How traffic shifts (default: Canary10Percent5Minutes).")
-    var strategy: String = "Canary10Percent5Minutes"
+    @Option(help: "How traffic shifts (default: the environment's, else Canary10Percent5Minutes).")
+    var strategy: String?
+
+    @Option(name: .customLong("env"), help: "The environment whose policy applies (dev, qa, prod, or one set with aviary env set).")
+    var environment: String?
+
+    @Flag(inversion: .prefixedNo, help: "Hold at the canary weight until someone approves (default: the environment's policy; off without --env).")
+    var requireApproval: Bool?
+
+    @Option(help: "The new version's share while waiting for approval, 0 to below 1 (default: the environment's, else 0.1).")
+    var canaryWeight: Double?
+
+    @Option(help: "How long approval may take before the timeout action (default: the environment's, else 24h).")
+    var approvalTimeout: String?
+
+    @Option(help: "Where to announce this deployment, besides the environment's targets: slack:URL or webhook:URL; repeatable.")
+    var notify: [String] = []
 
     @Option(name: .customLong("rule"), help: "A health rule; repeatable. Replaces the standard rule.")
     var rules: [String] = []
@@ -92,7 +110,10 @@ struct Deploy: AsyncParsableCommand {
         var alias: String
         var targetVersion: String
         var currentVersion: String?
-        var strategy: String
+        var strategy: String?
+        var environment: String?
+        var approval: Approval?
+        var notify: [String]?
         var health: Health?
         var hooks: Hooks?
         var prewarm: Int?
@@ -114,14 +135,25 @@ struct Deploy: AsyncParsableCommand {
             var postTraffic: String?
             var timeout: String?
         }
+
+        struct Approval: Encodable {
+            var required: Bool?
+            var canaryWeight: Double?
+            var timeout: String?
+        }
     }
 
     /// The request, checked here with the server's own parsers so that typos fail before any call.
     func body() throws -> Body {
         do {
-            _ = try Strategy.parse(strategy)
+            if let strategy { _ = try Strategy.parse(strategy) }
+            if let environment { try EnvironmentPolicy.validateName(environment) }
+            for target in notify { _ = try NotificationTarget.parse(target) }
         } catch {
             throw ValidationError(error.message)
+        }
+        if let canaryWeight, !(0..<1).contains(canaryWeight) {
+            throw ValidationError("--canary-weight is a share from 0 to below 1 (0.1 is 10%), not \(canaryWeight)")
         }
         var allRules = rules
         if let maxErrorRate { allRules.append("error-rate>=\(maxErrorRate)@\(window)") }
@@ -133,7 +165,7 @@ struct Deploy: AsyncParsableCommand {
         if let noData, HealthPolicy.NoData(rawValue: noData) == nil {
             throw ValidationError("--no-data is wait, fail or pass, not \(noData)")
         }
-        for (name, text) in [("--bake", bake), ("--hook-timeout", hookTimeout), ("--window", window)] {
+        for (name, text) in [("--bake", bake), ("--hook-timeout", hookTimeout), ("--window", window), ("--approval-timeout", approvalTimeout)] {
             if let text, DurationText.milliseconds(text) == nil {
                 throw ValidationError("\(name) is a duration such as 30s, 5m or 1h, not \(text)")
             }
@@ -148,7 +180,10 @@ struct Deploy: AsyncParsableCommand {
         let customHooks = preTrafficHook != nil || postTrafficHook != nil || hookTimeout != nil
         return Body(
             function: function, alias: alias, targetVersion: String(version), currentVersion: fromVersion.map(String.init),
-            strategy: strategy,
+            strategy: strategy, environment: environment,
+            approval: requireApproval != nil || canaryWeight != nil || approvalTimeout != nil
+                ? Body.Approval(required: requireApproval, canaryWeight: canaryWeight, timeout: approvalTimeout) : nil,
+            notify: notify.isEmpty ? nil : notify,
             health: customHealth
                 ? Body.Health(
                     rules: allRules.isEmpty ? nil : allRules, comparison: noComparison ? false : nil, alpha: alpha,
@@ -169,7 +204,9 @@ struct Deploy: AsyncParsableCommand {
             if failure.isUsageError { throw ValidationError(failure.description) }
             throw CleanExit.failure(failure.description)
         }
-        emit("deployment \(deployment.id): \(deployment.function):\(deployment.alias) v\(deployment.currentVersion) → v\(deployment.targetVersion) by \(deployment.strategy.name)")
+        emit(
+            "deployment \(deployment.id): \(deployment.function):\(deployment.alias) v\(deployment.currentVersion) → v\(deployment.targetVersion) by \(deployment.strategy.name)"
+                + (deployment.environment.map { " in \($0)" } ?? ""))
         guard wait else {
             emit("follow it with: aviary status \(deployment.id)")
             return
@@ -187,12 +224,23 @@ struct Follow {
     func until(done id: String) async throws -> DeploymentView {
         var lastLine = ""
         var shownHistory = 0
+        var shownLinks = false
+        var shownFailures = 0
         while true {
             let deployment = try await client.get("v1/deployments/\(id)", as: DeploymentView.self)
             for entry in deployment.history.dropFirst(shownHistory) {
                 emit("\(Self.clock(entry.at))  \(entry.message)\(entry.by.map { " (by \($0))" } ?? "")")
             }
             shownHistory = deployment.history.count
+            if !shownLinks, let links = deployment.approval?.links {
+                emit("          approve:   \(links.approve)")
+                emit("          roll back: \(links.rollback)")
+                if let expires = deployment.approval?.expiresAt { emit("          (links work once, until \(expires))") }
+                shownLinks = true
+            }
+            let failures = deployment.failedNotifications
+            for line in failures.dropFirst(shownFailures) { emit("          \(line)") }
+            shownFailures = max(shownFailures, failures.count)
             if deployment.isFinished {
                 Self.printOutcome(deployment)
                 return deployment

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 
-/// What `aviary promote|pause|resume|rollback|retry` share: the deployment, who and why, the server.
+/// What `aviary approve|promote|pause|resume|rollback|retry` share: the deployment, who and why, the server.
 struct DeploymentActionOptions: ParsableArguments {
     @Argument(help: "The deployment id.") var deployment: String
     @Option(help: "Why (recorded).") var reason: String?
@@ -30,6 +30,13 @@ struct DeploymentActionOptions: ParsableArguments {
             throw CleanExit.failure(failure.description)
         }
     }
+}
+
+struct Approve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Let a deployment waiting at its approval gate go on (as its approve link does).")
+    @OptionGroup var options: DeploymentActionOptions
+    func run() async throws { try await options.perform("approve") }
 }
 
 struct Promote: AsyncParsableCommand {

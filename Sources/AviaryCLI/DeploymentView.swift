@@ -21,6 +21,33 @@ struct DeploymentView: Decodable {
     var health: Health
     var outcome: Outcome?
     var history: [Entry]
+    var environment: String?
+    var approval: Approval?
+    var notifications: [Notification]?
+
+    struct Approval: Decodable {
+        var status: String
+        var canaryWeight: Double
+        var expiresAt: String?
+        var decision: Decision?
+        var links: Links?
+    }
+    struct Decision: Decodable {
+        var kind: String
+        var by: String?
+        var via: String
+    }
+    struct Links: Decodable {
+        var approve: String
+        var rollback: String
+    }
+    struct Notification: Decodable {
+        var target: String
+        var event: String
+        var state: String
+        var attempts: Int
+        var lastError: String?
+    }
 
     struct Strategy: Decodable { var name: String }
     struct Hook: Decodable {
@@ -67,6 +94,7 @@ struct DeploymentView: Decodable {
     var progressLine: String {
         var parts = ["\(status)\(paused ? " (paused)" : "")"]
         if status == "Shifting" { parts.append("step \(step)/\(steps): \(percent(weight)) → v\(targetVersion)") }
+        if status == "AwaitingApproval" { parts.append("\(percent(weight)) → v\(targetVersion) until approved") }
         if let hook, hook.status == "InProgress" { parts.append("waiting for \(hook.lifecycleEvent) hook \(hook.function)") }
         if let live = health.live {
             parts.append("v\(targetVersion): \(Self.figures(live.target))")
@@ -79,6 +107,14 @@ struct DeploymentView: Decodable {
             parts.append("next in \(seconds)s")
         }
         return parts.joined(separator: " | ")
+    }
+
+    /// Notifications that could not be delivered, one line each.
+    var failedNotifications: [String] {
+        (notifications ?? []).filter { $0.state == "failed" }.map {
+            "notification \($0.event) to \($0.target) failed after \($0.attempts) attempt\($0.attempts == 1 ? "" : "s")"
+                + ($0.lastError.map { ": \($0)" } ?? "")
+        }
     }
 
     static func figures(_ version: Version) -> String {

@@ -15,7 +15,8 @@ public struct Serve: AsyncParsableCommand {
         discussion: """
             Every option can also be set through its environment variable; a flag wins over the variable.
               AVIARY_HOST, AVIARY_PORT, AVIARY_DATA_DIR, AVIARY_REGION, AVIARY_ACCOUNT_ID, AVIARY_LOG_LEVEL,
-              AVIARY_ASYNC_RETRY_DELAY, AVIARY_MAX_CONCURRENCY, AVIARY_IDLE_TIMEOUT, AVIARY_AUTH, AVIARY_INSECURE
+              AVIARY_ASYNC_RETRY_DELAY, AVIARY_MAX_CONCURRENCY, AVIARY_IDLE_TIMEOUT, AVIARY_AUTH, AVIARY_INSECURE,
+              AVIARY_PUBLIC_URL, AVIARY_APPROVAL_NETWORKS, AVIARY_NOTIFY_RETRY_DELAYS
 
             Without --auth the API is open to anyone who can reach it, so Aviary then listens only on a loopback
             address unless --insecure is given. docs/auth.md describes the keys file.
@@ -57,6 +58,15 @@ public struct Serve: AsyncParsableCommand {
     @Flag(help: "Allow listening on a non-loopback address without --auth, open to anyone who can reach it. (env: AVIARY_INSECURE=1)")
     var insecure = false
 
+    @Option(help: "The address people reach this server at, used in approval links (e.g. https://aviary.example.com). (env: AVIARY_PUBLIC_URL, default: the listening address)")
+    var publicUrl: String?
+
+    @Option(help: "Client networks allowed to use approval links, comma-separated CIDRs (e.g. 10.0.0.0/8,192.168.1.7). (env: AVIARY_APPROVAL_NETWORKS, default: any)")
+    var approvalNetworks: String?
+
+    @Option(help: "Seconds between attempts to deliver a notification, comma-separated. (env: AVIARY_NOTIFY_RETRY_DELAYS, default: 1,5,30,120)")
+    var notifyRetryDelays: String?
+
     public init() {}
 
     /// The options after applying environment variables and defaults.
@@ -73,6 +83,13 @@ public struct Serve: AsyncParsableCommand {
         public var auth: AuthKeys?
         /// Listening on a non-loopback address without `auth` was allowed explicitly.
         public var insecure: Bool
+        /// Where approval links point; nil: the listening address.
+        public var publicURL: String?
+        /// Client networks allowed to use approval links; empty: any.
+        public var approvalNetworks: [IPNetwork] = []
+        public var notifyRetryDelays: [Duration] = Self.defaultNotifyRetryDelays
+
+        public static let defaultNotifyRetryDelays: [Duration] = [.seconds(1), .seconds(5), .seconds(30), .seconds(120)]
     }
 
     public func settings(environment: [String: String]) throws -> Settings {
@@ -109,10 +126,36 @@ public struct Serve: AsyncParsableCommand {
                 "refusing to listen on \(host) without authentication: anyone who can reach it could change and run functions. "
                     + "Start with --auth keys.json (see docs/auth.md), or pass --insecure to accept an open API.")
         }
-        return Settings(
+        var settings = Settings(
             host: host, port: port, dataDir: dataDir, scope: AccountScope(region: region, accountID: account),
             logLevel: level, asyncRetryDelay: .seconds(retryDelay), maxConcurrency: maxConcurrency,
             idleTimeout: .seconds(idleTimeout), auth: auth, insecure: insecure)
+        if let text = publicUrl ?? environment["AVIARY_PUBLIC_URL"] {
+            guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil, url.query == nil else {
+                throw ValidationError("the public URL must be an http(s) URL such as https://aviary.example.com, not '\(text)'")
+            }
+            settings.publicURL = text
+        }
+        if let text = approvalNetworks ?? environment["AVIARY_APPROVAL_NETWORKS"], !text.isEmpty {
+            settings.approvalNetworks = try text.split(separator: ",").map { part in
+                let trimmed = part.trimmingCharacters(in: .whitespaces)
+                guard let network = IPNetwork(trimmed) else {
+                    throw ValidationError("'\(trimmed)' is not a network such as 10.0.0.0/8, 192.168.1.7 or fd00::/8 (AVIARY_APPROVAL_NETWORKS)")
+                }
+                return network
+            }
+        }
+        if let text = notifyRetryDelays ?? environment["AVIARY_NOTIFY_RETRY_DELAYS"] {
+            let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+            settings.notifyRetryDelays = try parts.map { part in
+                guard let seconds = Double(part.trimmingCharacters(in: .whitespaces)), seconds >= 0, seconds <= 86_400 else {
+                    throw ValidationError("the notification retry delays are seconds, comma-separated (e.g. 1,5,30), not '\(text)'")
+                }
+                return .milliseconds(Int64((seconds * 1000).rounded()))
+            }
+            guard parts.count <= 20 else { throw ValidationError("at most 20 notification retries") }
+        }
+        return settings
     }
 
     /// Whether `host` names this machine only: `localhost`, `::1` or an address in 127.0.0.0/8.
@@ -163,17 +206,21 @@ public struct Serve: AsyncParsableCommand {
             code: code, logger: logger)
         let events = EventQueue(
             store: store, runtime: runtime, scope: settings.scope, retryDelay: settings.asyncRetryDelay, logger: logger)
-        let engine = DeploymentEngine(store: store, runtime: runtime, events: events, scope: settings.scope, logger: logger)
+        let signer = try LinkSigner.loadOrCreate(secretFile: dataDir.approvalSecretPath)
+        let notifier = Notifier(logger: logger, retryDelays: settings.notifyRetryDelays)
+        let engine = DeploymentEngine(
+            store: store, runtime: runtime, events: events, scope: settings.scope, logger: logger, signer: signer, notifier: notifier)
         let router = buildRouter(
             store: store, code: code, runtime: runtime, events: events, engine: engine, scope: settings.scope,
-            auth: settings.auth)
+            auth: settings.auth, approvalNetworks: settings.approvalNetworks)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "aviary"),
-            services: [runtime, events, engine],
+            services: [runtime, events, engine, notifier],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
                 runtime.setAPIEndpoint(Self.url(host: settings.host, port: port))
+                signer.baseURL = settings.publicURL ?? Self.url(host: settings.host, port: port)
                 Self.printBanner(settings: settings, port: port, functions: store.registry.functions.count)
             },
             logger: logger)

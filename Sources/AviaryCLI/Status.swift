@@ -48,8 +48,24 @@ struct Status: AsyncParsableCommand {
         if !view.metadata.isEmpty {
             emit("metadata    " + view.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
         }
+        if let environment = view.environment { emit("environment \(environment)") }
+        if let approval = view.approval {
+            var line = "approval    \(approval.status)"
+            if let decision = approval.decision { line += " by \(decision.by ?? decision.via) via \(decision.via)" }
+            if approval.status == "Pending", let expires = approval.expiresAt { line += " until \(expires)" }
+            emit(line)
+            if let links = approval.links {
+                emit("  approve   \(links.approve)")
+                emit("  roll back \(links.rollback)")
+            }
+        }
         if let outcome = view.outcome {
             emit("outcome     \(outcome.cause): \(outcome.message)\(outcome.by.map { " (by \($0))" } ?? "")")
+        }
+        if let notifications = view.notifications, !notifications.isEmpty {
+            let delivered = notifications.filter { $0.state == "delivered" }.count
+            emit("notify      \(delivered) of \(notifications.count) delivered")
+            for line in view.failedNotifications { emit("  \(line)") }
         }
         emit("history")
         for entry in view.history {

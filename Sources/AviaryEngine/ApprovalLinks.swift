@@ -48,6 +48,11 @@ public final class LinkSigner: Sendable {
         key = SymmetricKey(data: secret)
     }
 
+    /// A signer with a fresh secret, for servers and tests without a data directory: its links die with it.
+    public static func ephemeral() -> LinkSigner {
+        LinkSigner(secret: Data(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }))
+    }
+
     /// The secret in `file`, created (32 random bytes, readable by the owner only) the first time.
     public static func loadOrCreate(secretFile file: URL) throws -> LinkSigner {
         if let text = try? String(contentsOf: file, encoding: .utf8), let secret = Data(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)),

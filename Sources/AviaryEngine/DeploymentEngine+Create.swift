@@ -76,6 +76,7 @@ extension DeploymentEngine {
         try await store.save(deployment, scope: scope, audit: Self.auditEvents(deployment, since: nil))
         track(deployment)
         logger.info("deployment created", metadata: metadata(deployment))
+        announce(deployment, since: nil)
         return deployment
     }
 }

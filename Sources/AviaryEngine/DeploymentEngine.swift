@@ -19,8 +19,12 @@ public final class DeploymentEngine: Service, Sendable {
     let events: EventQueue
     let scope: AccountScope
     let logger: Logger
-    let now: @Sendable () -> Timestamp
+    public let now: @Sendable () -> Timestamp
     let tickInterval: Duration
+    /// Mints the links of approval gates.
+    public let signer: LinkSigner
+    /// Announces deployment events to their environments' webhooks.
+    public let notifier: Notifier?
     private let commands: AsyncStream<Command>
     private let queue: AsyncStream<Command>.Continuation
     let watched = Mutex(Watched())
@@ -78,8 +82,11 @@ public final class DeploymentEngine: Service, Sendable {
 
     public init(
         store: RegistryStore, runtime: FunctionRuntime, events: EventQueue, scope: AccountScope, logger: Logger,
-        now: @escaping @Sendable () -> Timestamp = RegistryStore.systemNow, tickInterval: Duration = .milliseconds(100)
+        now: @escaping @Sendable () -> Timestamp = RegistryStore.systemNow, tickInterval: Duration = .milliseconds(100),
+        signer: LinkSigner = LinkSigner.ephemeral(), notifier: Notifier? = nil
     ) {
+        self.signer = signer
+        self.notifier = notifier
         self.store = store
         self.runtime = runtime
         self.events = events
@@ -167,7 +174,7 @@ public final class DeploymentEngine: Service, Sendable {
 
     /// A decision at a gate that came too late or from the wrong person is recorded too: when an approval
     /// loses the race against an automatic rollback, the audit shows both.
-    private func recordRefusal(of event: DeploymentEvent, to id: DeploymentID, _ refusal: DeploymentError) async {
+    public func recordRefusal(of event: DeploymentEvent, to id: DeploymentID, _ refusal: DeploymentError) async {
         let approver: Approver
         let action: String
         switch event {
@@ -285,6 +292,10 @@ public final class DeploymentEngine: Service, Sendable {
     func apply(_ event: DeploymentEvent, to id: DeploymentID, group: inout DiscardingTaskGroup) async throws -> Deployment {
         guard let before = watched.withLock({ $0.deployments[id]?.deployment }) else {
             guard let finished = try await store.deployment(id) else { throw DeploymentError.deploymentNotFound(id.rawValue) }
+            // It ended while the request waited in the queue: a person's request is refused as it would
+            // have been a moment later, so that of two racing decisions exactly one takes effect.
+            var refused = finished
+            _ = try refused.handle(event, at: now(), newExecutionID: { "" })
             return finished
         }
         var after = before
@@ -299,6 +310,7 @@ public final class DeploymentEngine: Service, Sendable {
             return try await fail(before, "function \(before.function) was deleted")
         }
         log(after, previous: before)
+        announce(after, since: before, effects: effects)
         for effect in effects {
             switch effect {
             case .prewarm(let version, let count):
@@ -318,6 +330,7 @@ public final class DeploymentEngine: Service, Sendable {
         var failed = deployment
         _ = try failed.handle(.aliasChanged(reason), at: now(), newExecutionID: { "" })
         try await persist(failed, since: deployment, moving: nil)
+        announce(failed, since: deployment)
         logger.warning("deployment failed", metadata: metadata(failed).merging(["reason": "\(reason)"]) { $1 })
         return failed
     }

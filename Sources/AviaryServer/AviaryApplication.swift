@@ -10,7 +10,7 @@ import NIOCore
 /// credentials (see `AuthMiddleware`).
 public func buildRouter(
     store: RegistryStore, code: CodeStore, runtime: FunctionRuntime, events: EventQueue, engine: DeploymentEngine,
-    scope: AccountScope, auth: AuthKeys? = nil
+    scope: AccountScope, auth: AuthKeys? = nil, approvalNetworks: [IPNetwork] = []
 ) -> Router<LambdaRequestContext> {
     let router = Router(context: LambdaRequestContext.self)
     router.add(middleware: AWSErrorMiddleware())
@@ -28,5 +28,7 @@ public func buildRouter(
     DeploymentsAPI(engine: engine, store: store).addRoutes(to: router)
     StickyRoutingAPI(store: store, scope: scope).addRoutes(to: router)
     AuditAPI(store: store).addRoutes(to: router)
+    EnvironmentsAPI(store: store).addRoutes(to: router)
+    ApprovalPages(engine: engine, allowedNetworks: approvalNetworks).addRoutes(to: router)
     return router
 }

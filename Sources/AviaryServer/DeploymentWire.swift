@@ -1,4 +1,5 @@
 import AviaryCore
+import AviaryEngine
 
 // Shapes of Aviary's own deployment API (`/v1/deployments`), described in openapi.json.
 
@@ -16,6 +17,12 @@ struct CreateDeploymentWire: Decodable {
     var description: String?
     var metadata: [String: String]?
     var actor: String?
+    /// The environment whose policy applies (strategy, gate, notifications).
+    var environment: String?
+    /// Gate settings over the environment's (or a gate of the deployment's own).
+    var approval: GateSettingsWire?
+    /// Notification targets in addition to the environment's.
+    var notify: [String]?
 
     struct HealthWire: Decodable {
         var rules: [String]?
@@ -91,6 +98,39 @@ struct DeploymentWire: Encodable {
     var health: HealthWire
     var outcome: OutcomeWire?
     var history: [HistoryWire]
+    var environment: String?
+    var approval: ApprovalWire?
+    var notify: [String]
+    var notifications: [NotificationDelivery]
+
+    struct ApprovalWire: Encodable {
+        /// `Pending`, `Approved` or `RolledBack`.
+        var status: String
+        var canaryWeight: Double
+        var preApproved: Bool
+        var timeout: String
+        var onTimeout: String
+        var afterApproval: String
+        var approvers: [String]
+        var requestedAt: String?
+        var expiresAt: String?
+        var decision: DecisionWire?
+        /// The approve and roll-back links, while the gate waits.
+        var links: LinksWire?
+    }
+
+    struct DecisionWire: Encodable {
+        var kind: String
+        var at: String
+        var by: String?
+        var via: String
+        var source: String?
+    }
+
+    struct LinksWire: Encodable {
+        var approve: String
+        var rollback: String
+    }
 
     struct StrategyWire: Encodable {
         var name: String
@@ -143,6 +183,7 @@ struct DeploymentWire: Encodable {
         var status: String
         var message: String
         var by: String?
+        var source: String?
     }
 }
 
@@ -184,7 +225,7 @@ struct ReportWire: Encodable {
 }
 
 extension DeploymentWire {
-    init(_ deployment: Deployment, live: HealthReport?) {
+    init(_ deployment: Deployment, live: HealthReport?, links: ApprovalLinks? = nil, notifications: [NotificationDelivery] = []) {
         let steps = deployment.strategy.steps.count
         let step: Int =
             switch deployment.status {
@@ -227,8 +268,25 @@ extension DeploymentWire {
                     report: $0.report.map(ReportWire.init))
             },
             history: deployment.history.map {
-                HistoryWire(at: $0.at.description, status: $0.status.rawValue, message: $0.message, by: $0.by)
-            })
+                HistoryWire(at: $0.at.description, status: $0.status.rawValue, message: $0.message, by: $0.by, source: $0.source)
+            },
+            environment: deployment.gate?.environment,
+            approval: deployment.gate.map { gate in
+                let approval = deployment.approval
+                let pending = approval != nil && approval?.decision == nil && deployment.isActive
+                let status = approval?.decision?.kind.rawValue ?? (approval == nil ? "NotReached" : pending ? "Pending" : "Closed")
+                return ApprovalWire(
+                    status: status,
+                    canaryWeight: gate.canaryWeight.value, preApproved: gate.preApproved,
+                    timeout: DurationText.format(milliseconds: gate.timeoutMilliseconds), onTimeout: gate.onTimeout.rawValue,
+                    afterApproval: gate.afterApproval.rawValue, approvers: gate.approvers, requestedAt: approval?.requestedAt.description,
+                    expiresAt: approval?.expiresAt.description,
+                    decision: approval?.decision.map {
+                        DecisionWire(kind: $0.kind.rawValue, at: $0.at.description, by: $0.by, via: $0.via, source: $0.source)
+                    },
+                    links: pending ? links.map { LinksWire(approve: $0.approve, rollback: $0.rollback) } : nil)
+            },
+            notify: deployment.notify.map(\.redacted), notifications: notifications)
     }
 }
 

@@ -23,7 +23,7 @@ public struct DeploymentsAPI: Sendable {
         deployments.post(use: create)
         deployments.get(use: list)
         deployments.get(":id", use: get)
-        for action in ["promote", "pause", "resume", "rollback", "retry"] {
+        for action in ["promote", "pause", "resume", "rollback", "retry", "approve"] {
             deployments.post(":id/\(action)") { request, context in try await self.act(action, request, context) }
         }
         deployments.post(":id/hooks/:execution", use: reportHook)
@@ -39,8 +39,11 @@ public struct DeploymentsAPI: Sendable {
 
     @Sendable func create(_ request: Request, context: LambdaRequestContext) async throws -> Response {
         let wire = try await decodeAviaryBody(CreateDeploymentWire.self, of: request)
-        let deployment = try await engine.start(try Self.deploymentRequest(wire))
-        return try aviaryJSON(DeploymentWire(deployment, live: nil), status: .created)
+        var deploymentRequest = try Self.deploymentRequest(wire)
+        if let principal = context.principal { deploymentRequest.actor = principal }
+        try await applyPolicy(wire, to: &deploymentRequest)
+        let deployment = try await engine.start(deploymentRequest)
+        return try aviaryJSON(self.wire(deployment, live: nil), status: .created)
     }
 
     @Sendable func list(_ request: Request, context: LambdaRequestContext) async throws -> Response {
@@ -69,33 +72,37 @@ public struct DeploymentsAPI: Sendable {
         let live = engine.liveReports()
         let shown = page.prefix(limit)
         return try aviaryJSON(DeploymentListWire(
-            deployments: shown.map { DeploymentWire($0, live: live[$0.id]) },
+            deployments: shown.map { wire($0, live: live[$0.id]) },
             nextMarker: page.count > limit ? shown.last?.id.rawValue : nil))
     }
 
     @Sendable func get(_ request: Request, context: LambdaRequestContext) async throws -> Response {
         let id = try deploymentID(context)
         guard let (deployment, live) = try await engine.deployment(id) else { throw DeploymentError.deploymentNotFound(id.rawValue) }
-        return try aviaryJSON(DeploymentWire(deployment, live: live))
+        return try aviaryJSON(wire(deployment, live: live))
     }
 
     func act(_ action: String, _ request: Request, _ context: LambdaRequestContext) async throws -> Response {
         let id = try deploymentID(context)
-        let wire = try await decodeAviaryBody(ActionWire.self, of: request)
+        let body = try await decodeAviaryBody(ActionWire.self, of: request)
+        // With API keys, the authenticated user is the actor; the body's name is for open servers.
+        let actor = context.principal ?? body.actor
         let deployment: Deployment
         switch action {
-        case "promote": deployment = try await engine.act(id, .promote(by: wire.actor, reason: wire.reason))
-        case "pause": deployment = try await engine.act(id, .pause(by: wire.actor, reason: wire.reason))
-        case "resume": deployment = try await engine.act(id, .resume(by: wire.actor, reason: wire.reason))
+        case "promote": deployment = try await engine.act(id, .promote(by: actor, reason: body.reason))
+        case "pause": deployment = try await engine.act(id, .pause(by: actor, reason: body.reason))
+        case "resume": deployment = try await engine.act(id, .resume(by: actor, reason: body.reason))
+        case "approve":
+            deployment = try await engine.act(id, .approve(Approver(name: actor, via: "api", source: context.sourceIP), reason: body.reason))
         case "rollback":
             let report = try await engine.deployment(id)?.1
-            deployment = try await engine.act(id, .rollback(by: wire.actor, reason: wire.reason, report: report))
+            deployment = try await engine.act(id, .rollback(by: actor, reason: body.reason, report: report))
         default:
-            let retried = try await engine.retry(id, by: wire.actor, reason: wire.reason)
-            return try aviaryJSON(DeploymentWire(retried, live: nil), status: .created)
+            let retried = try await engine.retry(id, by: actor, reason: body.reason)
+            return try aviaryJSON(wire(retried, live: nil), status: .created)
         }
         let live = try await engine.deployment(id)?.1
-        return try aviaryJSON(DeploymentWire(deployment, live: live))
+        return try aviaryJSON(wire(deployment, live: live))
     }
 
     @Sendable func reportHook(_ request: Request, context: LambdaRequestContext) async throws -> Response {
@@ -104,7 +111,7 @@ public struct DeploymentsAPI: Sendable {
         let wire = try await decodeAviaryBody(HookReportWire.self, of: request)
         do {
             let deployment = try await engine.reportHook(deploymentID: id, executionID: execution, status: wire.status)
-            return try aviaryJSON(DeploymentWire(deployment, live: nil))
+            return try aviaryJSON(self.wire(deployment, live: nil))
         } catch let error as HookReportError {
             let kind: DeploymentError.Kind =
                 switch error.code {
@@ -152,6 +159,30 @@ public struct DeploymentsAPI: Sendable {
         return Response(
             status: status, headers: [.contentType: "application/x-amz-json-1.1", .amznErrorType: code],
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// A deployment as the API shows it: with its gate's links while it waits, and its notifications.
+    func wire(_ deployment: Deployment, live: HealthReport?) -> DeploymentWire {
+        DeploymentWire(
+            deployment, live: live, links: engine.signer.links(for: deployment),
+            notifications: engine.notifier?.deliveries(of: deployment.id) ?? [])
+    }
+
+    /// The environment's policy under the request's own settings: its strategy when the request names
+    /// none, its gate with the request's approval settings over it, its notification targets and the
+    /// request's.
+    func applyPolicy(_ wire: CreateDeploymentWire, to request: inout DeploymentRequest) async throws {
+        var environment: EnvironmentPolicy?
+        if let name = wire.environment {
+            try EnvironmentPolicy.validateName(name)
+            guard let found = try await store.environment(name) else { throw EnvironmentsAPI.notFound(name) }
+            environment = found
+        }
+        if wire.strategy == nil, let strategy = environment?.strategy { request.strategy = strategy }
+        request.gate = try GateSettingsWire.gate(environment: environment, settings: wire.approval)
+        let own = try (wire.notify ?? []).map { try NotificationTarget.parse($0) }
+        request.notify = (environment?.notify ?? []) + own
+        if let name = environment?.name, request.metadata["environment"] == nil { request.metadata["environment"] = name }
     }
 
     // MARK: Edge parsing

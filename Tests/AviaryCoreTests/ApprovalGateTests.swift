@@ -115,6 +115,16 @@ import Testing
         #expect(deployment.history.last?.source == "127.0.0.1")
     }
 
+    @Test func ofTheTwoLinksOnlyOneEverActs() throws {
+        var deployment = try waiting()
+        try send(.approve(link("alice", token: "exec-1"), reason: nil), to: &deployment, at: Self.minute)
+        let before = deployment
+        #expect(throws: DeploymentError.self) {
+            try send(.reject(link("bob", token: "exec-2"), reason: nil), to: &deployment, at: Self.minute)
+        }
+        #expect(deployment == before)
+    }
+
     @Test func aLinkOfTheOtherActionOrAnotherGateIsRefused() throws {
         var deployment = try waiting()
         let before = deployment
@@ -224,7 +234,7 @@ import Testing
 
     @Test func gateSettingsAreChecked() {
         #expect(throws: DeploymentError.self) { try ApprovalGate(canaryWeight: Weight(1)!).validated() }
-        #expect(throws: DeploymentError.self) { try ApprovalGate(timeoutMilliseconds: 1000).validated() }
+        #expect(throws: DeploymentError.self) { try ApprovalGate(timeoutMilliseconds: 999).validated() }
         #expect(throws: DeploymentError.self) { try ApprovalGate(approvers: [""]).validated() }
         #expect((try? ApprovalGate().validated()) != nil)
     }

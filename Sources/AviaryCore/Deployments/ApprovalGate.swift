@@ -50,8 +50,8 @@ public struct ApprovalGate: Sendable, Hashable, Codable {
         guard canaryWeight.value < 1 else {
             throw .invalidRequest("the canary weight before approval must be below 1 (it is the new version's share while waiting)")
         }
-        guard (60_000...Self.maximumTimeoutMilliseconds).contains(timeoutMilliseconds) else {
-            throw .invalidRequest("the approval timeout must be between 1m and 30 days")
+        guard (1000...Self.maximumTimeoutMilliseconds).contains(timeoutMilliseconds) else {
+            throw .invalidRequest("the approval timeout must be between 1s and 30 days")
         }
         guard approvers.count <= 100, approvers.allSatisfy({ !$0.isEmpty && $0.count <= 128 }) else {
             throw .invalidRequest("approvers holds at most 100 names of 1 to 128 characters")

@@ -20,8 +20,8 @@ public enum DeploymentEvent: Sendable, Hashable {
     case rollback(by: String?, reason: String?, report: HealthReport?)
     /// A person (or the policy) lets a deployment waiting at its gate go on.
     case approve(Approver, reason: String?)
-    /// A person turns the deployment down (a gate's roll-back link, typically): rolled back now, and
-    /// recorded as the gate's decision if it was waiting there.
+    /// A person turns down a deployment waiting at its gate (its roll-back link): rolled back now, and
+    /// recorded as the gate's decision.
     case reject(Approver, reason: String?)
     /// The server restarted with this deployment in flight.
     case recover
@@ -144,13 +144,17 @@ extension Deployment {
             return approve(approver, reason: reason, at: now, ids: newExecutionID)
 
         case .reject(let approver, let reason):
-            if let tokenID = approver.tokenID, tokenID != approval?.rollbackTokenID {
+            // Gate-scoped like the approve link, so that of the two links exactly one ever acts.
+            guard status == .awaitingApproval, let gate, let approval, approval.decision == nil else {
+                throw .notAllowed("deployment \(id) is not awaiting approval (it is \(status.rawValue)); roll it back with aviary rollback \(id)")
+            }
+            if let tokenID = approver.tokenID, tokenID != approval.rollbackTokenID {
                 throw .notAllowed("this link does not roll back deployment \(id)")
             }
-            if let gate, !gate.allows(approver.name) {
+            guard gate.allows(approver.name) else {
                 throw .forbidden("\(approver.name ?? "an anonymous approver") may not roll back deployment \(id)")
             }
-            if status == .awaitingApproval { decide(.rolledBack, approver, at: now) }
+            decide(.rolledBack, approver, at: now)
             return rollBack(
                 .manual, "rolled back by \(approver.name ?? "request") via \(approver.via)" + Self.because(reason), by: approver.name,
                 at: now, source: approver.source)

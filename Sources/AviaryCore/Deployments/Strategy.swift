@@ -100,7 +100,7 @@ public struct Strategy: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 
     /// `10%`, `0.5%`, `12.3456%`: exact, so a strategy's name parses back to the same strategy.
-    static func percentText(_ percent: Double) -> String {
+    public static func percentText(_ percent: Double) -> String {
         (percent == percent.rounded() && abs(percent) < 1e15 ? String(Int(percent)) : String(percent)) + "%"
     }
 
