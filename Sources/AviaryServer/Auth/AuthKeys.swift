@@ -90,12 +90,14 @@ public struct AuthKeys: Sendable, Equatable, CustomStringConvertible {
     /// Reads and validates a keys file.
     public init(contentsOf url: URL) throws(LoadError) {
         let source = url.path
+        guard FileManager.default.fileExists(atPath: source) else {
+            throw LoadError(message: "cannot read the keys file \(source): there is no such file")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: url)
         } catch {
-            let reason = (error as? CocoaError)?.underlying.map { "\($0.localizedDescription)" } ?? error.localizedDescription
-            throw LoadError(message: "cannot read the keys file \(source): \(reason)")
+            throw LoadError(message: "cannot read the keys file \(source): \(error.localizedDescription)")
         }
         try self.init(json: data, source: source)
     }
