@@ -7,7 +7,8 @@ enum NotificationPayload {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Non-finite numbers are the only values JSONEncoder refuses; spelled out, encoding cannot fail.
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         return switch kind {
         case .slack: try! encoder.encode(SlackMessage(notification))
         case .webhook: try! encoder.encode(WebhookEvent(notification))
@@ -96,7 +97,7 @@ struct SlackMessage: Encodable {
             let rollback = Button("Roll back", url: links.rollback, style: "danger", id: "rollback")
             blocks.append(Block(type: "actions", elements: [.button(approve), .button(rollback)]))
         }
-        let context = Text(type: "mrkdwn", text: "Deployment \(deployment.id) · \(notification.at)")
+        let context = Text(type: "mrkdwn", text: "Deployment \(deployment.id) · \(NotificationPayload.iso8601(notification.at))")
         blocks.append(Block(type: "context", elements: [.text(context)]))
         self.blocks = blocks
     }
@@ -137,6 +138,7 @@ struct SlackMessage: Encodable {
         case .approved:
             guard let decision = deployment.approval?.decision else { return "approved" }
             if decision.via == "policy" { return "pre-approved by the environment's policy" }
+            if decision.via == "timeout" { return "approved: no decision before the gate's timeout" }
             return "approved" + (decision.by.map { " by " + escape($0) } ?? "")
         case .promoted: return "promoted: v\(deployment.toVersion) takes all traffic"
         case .rolledBack: return "rolled back to v\(deployment.fromVersion)\(reason)"
@@ -147,12 +149,13 @@ struct SlackMessage: Encodable {
     /// The section's mrkdwn: where, what, how far, and how both versions are doing.
     static func details(_ notification: DeploymentNotification) -> String {
         let deployment = notification.deployment
+        let weight = "\(NotificationPayload.percent(deployment.weight)) on v\(deployment.toVersion)"
         var lines = [
             "*\(escape("\(deployment.function):\(deployment.alias)"))* v\(deployment.fromVersion) → v\(deployment.toVersion) · "
                 + "*\(phrase(notification.event))*",
             "*Strategy:* \(escape(deployment.strategy.name))"
                 + (deployment.gate?.environment.map { " · *Environment:* \(escape($0))" } ?? ""),
-            "*Status:* \(deployment.status.rawValue) · *Weight:* \(NotificationPayload.percent(deployment.weight)) on v\(deployment.toVersion)",
+            "*Status:* \(deployment.status.rawValue) · *Weight:* \(weight)",
         ]
         let origin = [("Repository", "repository"), ("Build", "build")].compactMap { label, key in
             deployment.metadata[key].map { "*\(label):* \(escape(clipped($0, 200)))" }
@@ -173,8 +176,9 @@ struct SlackMessage: Encodable {
     }
 
     static func figures(_ health: VersionHealth) -> String {
+        func count(_ number: Int, _ noun: String) -> String { "\(number) \(noun)\(number == 1 ? "" : "s")" }
         let rate = health.errorRate.map { " (\(NotificationPayload.percent($0)))" } ?? ""
-        return "\(health.invocations) invocations, \(health.errors) error\(health.errors == 1 ? "" : "s")\(rate)"
+        return "\(count(health.invocations, "invocation")), \(count(health.errors, "error"))\(rate)"
     }
 
     /// Slack's three control characters in text that is not markup.
@@ -240,7 +244,8 @@ struct WebhookEvent: Encodable {
             invocations = health.invocations
             errors = health.errors
             errorRate = health.errorRate
-            p99Milliseconds = health.p99Milliseconds
+            // A histogram's estimate: more digits than microseconds would only be noise.
+            p99Milliseconds = health.p99Milliseconds.map { ($0 * 1000).rounded() / 1000 }
         }
     }
 

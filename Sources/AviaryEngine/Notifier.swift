@@ -311,8 +311,8 @@ extension NotificationTarget {
             return "\(kind.rawValue):…"
         }
         let port = components.port.map { ":\($0)" } ?? ""
-        let hidden = !components.percentEncodedPath.isEmpty || components.percentEncodedQuery != nil || components.percentEncodedFragment != nil
-        let rest = hidden ? "/…" : ""
+        let hidden = [components.percentEncodedQuery, components.percentEncodedFragment].contains { $0 != nil }
+        let rest = hidden || !components.percentEncodedPath.isEmpty ? "/…" : ""
         return "\(kind.rawValue):\(scheme)://\(host)\(port)\(rest)"
     }
 }

@@ -39,6 +39,8 @@ import Testing
         #expect(buttons.map { ($0["text"] as? [String: Any])?["type"] as? String } == ["plain_text", "plain_text"])
         #expect(buttons.map { ($0["text"] as? [String: Any])?["text"] as? String } == ["Approve", "Roll back"])
         #expect(Set(buttons.compactMap { $0["action_id"] as? String }).count == 2)
+        let context = try #require(blocks[2]["elements"] as? [[String: Any]])
+        #expect(context.first?["text"] as? String == "Deployment d-ABCDEFGHI · 2023-11-14T22:13:20.123Z")
     }
 
     @Test(arguments: DeploymentNotification.Event.allCases.filter { $0 != .awaitingApproval })
@@ -283,7 +285,8 @@ import Testing
 
         for index in 1...500 {
             let id = DeploymentID(String(format: "d-%09d", index))!
-            notifier.send(DeploymentNotification(event: .started, deployment: try gated(id: id, notify: ["webhook:http://127.0.0.1:9/hook"]), at: time))
+            let deployment = try gated(id: id, notify: ["webhook:http://127.0.0.1:9/hook"])
+            notifier.send(DeploymentNotification(event: .started, deployment: deployment, at: time))
         }
         #expect(notifier.deliveries(of: busy.id).isEmpty)
         #expect(notifier.deliveries(of: DeploymentID("d-000000001")!).count == 1)
