@@ -231,6 +231,9 @@ def test_only_listed_approvers_may_decide(srv):
     name, waiting = gated(srv.base_url, lam, "good", "good", approvers=["alice"])
     status, page = confirm_link(srv.base_url, waiting["approval"]["links"]["approve"], name="bob")
     assert status == 403 and "bob may not approve" in page, page
+    cli = subprocess.run([str(aviary_bin()), "approve", waiting["id"], "--actor", "bob", "--endpoint", srv.base_url],
+                         capture_output=True, text=True, timeout=30)
+    assert cli.returncode == 1 and "NotAnApprover: bob may not approve" in cli.stderr, cli
     assert get_deployment(srv.base_url, waiting["id"])["status"] == "AwaitingApproval"
     status, _ = confirm_link(srv.base_url, waiting["approval"]["links"]["approve"], name="Alice")
     assert status == 200
