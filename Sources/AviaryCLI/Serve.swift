@@ -216,7 +216,8 @@ public struct Serve: AsyncParsableCommand {
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "aviary"),
-            services: [runtime, events, engine, notifier],
+            // Stopped in reverse order: the engine before the notifier, so its last announcements go out.
+            services: [runtime, events, notifier, engine],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
                 runtime.setAPIEndpoint(Self.url(host: settings.host, port: port))

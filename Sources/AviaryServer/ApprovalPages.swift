@@ -42,7 +42,7 @@ public struct ApprovalPages: Sendable {
             return LinkPage.refusal("Too much", "The form is larger than 16 KB.").response(.contentTooLarge)
         }
         let fields = Self.formFields(String(buffer: form))
-        let name = context.principal ?? fields["name"]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        let name = fields["name"]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         let checked: Checked
         switch await check(context) {
         case .failure(let refusal):

@@ -101,7 +101,16 @@ struct DeploymentWire: Encodable {
     var environment: String?
     var approval: ApprovalWire?
     var notify: [String]
-    var notifications: [NotificationDelivery]
+    var notifications: [NotificationWire]
+
+    struct NotificationWire: Encodable {
+        var target: String
+        var event: String
+        var state: String
+        var attempts: Int
+        var lastError: String?
+        var lastAttemptAt: String?
+    }
 
     struct ApprovalWire: Encodable {
         /// `Pending`, `Approved` or `RolledBack`.
@@ -286,7 +295,12 @@ extension DeploymentWire {
                     },
                     links: pending ? links.map { LinksWire(approve: $0.approve, rollback: $0.rollback) } : nil)
             },
-            notify: deployment.notify.map(\.redacted), notifications: notifications)
+            notify: deployment.notify.map(\.redacted),
+            notifications: notifications.map {
+                NotificationWire(
+                    target: $0.target, event: $0.event.rawValue, state: $0.state.rawValue, attempts: $0.attempts, lastError: $0.lastError,
+                    lastAttemptAt: $0.lastAttemptAt?.description)
+            })
     }
 }
 
