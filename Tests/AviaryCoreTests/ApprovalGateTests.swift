@@ -262,7 +262,7 @@ import Testing
         #expect(try NotificationTarget.parse("slack:https://hooks.slack.com/services/T/B/X") == NotificationTarget(kind: .slack, url: "https://hooks.slack.com/services/T/B/X"))
         #expect(try NotificationTarget.parse("webhook:http://127.0.0.1:9000/events").kind == .webhook)
         #expect(try NotificationTarget.parse("https://example.com/hook").kind == .webhook)
-        for bad in ["slack:", "ftp://x/y", "slack:hooks.slack.com", "webhook:http://a b/c"] {
+        for bad in ["slack:", "ftp://x/y", "slack:hooks.slack.com", "webhook:http://a b/c", "slack:https://hooks.slack.com/…"] {
             #expect(throws: DeploymentError.self) { try NotificationTarget.parse(bad) }
         }
     }

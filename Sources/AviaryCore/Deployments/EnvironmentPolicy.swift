@@ -87,6 +87,9 @@ public struct NotificationTarget: Sendable, Hashable, Codable, CustomStringConve
             kind = candidate
             url = text.dropFirst(candidate.rawValue.count + 1)
         }
+        if url.contains("…") {
+            throw .invalidRequest("'\(text)' is a target as Aviary shows it, with its secret hidden; give the full URL")
+        }
         let lower = url.lowercased()
         guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), url.count > 8, url.count <= 2048,
             !url.contains(where: { $0.isWhitespace })
