@@ -43,6 +43,38 @@ import Testing
         }
     }
 
+    @Test func anApprovalRacingAnAutomaticRollbackEitherWinsOrIsRefusedAndBothAreRecorded() async throws {
+        let harness = try await EngineHarness(folder: folder)
+        try await harness.running {
+            let deployment = try await harness.engine.start(try gatedRequest(harness, gate: ApprovalGate(canaryWeight: Weight(0.25)!)))
+            #expect(try await harness.eventually { try await harness.status(deployment.id) == .awaitingApproval })
+            harness.invocations(60, version: 1)
+            async let approval: Result<Deployment, any Error> = {
+                do { return .success(try await harness.engine.act(deployment.id, .approve(Approver(name: "alice", via: "api"), reason: nil))) }
+                catch { return .failure(error) }
+            }()
+            harness.invocations(20, version: 2, failed: true)
+            let outcome = await approval
+            #expect(try await harness.eventually { try await harness.status(deployment.id) == .rolledBack })
+            let finished = try #require(try await harness.engine.deployment(deployment.id)?.0)
+            let actions = try await harness.store.auditEntries(deployment: deployment.id).map { "\($0.event.action) by \($0.event.actor)" }
+            switch outcome {
+            case .success:
+                // The approval came first: the gate says approved, and health rolled the canary back after it.
+                #expect(finished.approval?.decision?.kind == .approved)
+                #expect(actions.contains("deployment.approved by alice"))
+                #expect(!actions.contains { $0.hasPrefix("deployment.approvalRefused") })
+            case .failure:
+                // The rollback came first: the approval was refused, and the refusal recorded after it.
+                #expect(finished.approval?.decision == nil)
+                #expect(actions.last == "deployment.approvalRefused by alice")
+                #expect(!actions.contains("deployment.approved by alice"))
+            }
+            #expect(finished.outcome?.cause == .healthCheck)
+            #expect(actions.contains("deployment.rolledBack by aviary"))
+        }
+    }
+
     @Test func anApprovalContinuesTheStrategyAndIsAuditedWithItsLink() async throws {
         let harness = try await EngineHarness(folder: folder)
         try await harness.running {
