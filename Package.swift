@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Pure model and rules: names, ARNs, versions, aliases, routing, validation, errors. No I/O.
@@ -95,6 +96,17 @@ let package = Package(
             resources: [.embedInCode("openapi.json")],
             swiftSettings: swiftSettings
         ),
+        // SAM templates → a validated application model, and deterministic packaging of their code.
+        .target(
+            name: "AviaryTemplate",
+            dependencies: [
+                "AviaryCore",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Commands live in a library so tests can run them; the executable only calls main().
         .target(
             name: "AviaryCLI",
@@ -104,6 +116,7 @@ let package = Package(
                 "AviaryRuntime",
                 "AviaryEngine",
                 "AviaryServer",
+                "AviaryTemplate",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -125,6 +138,17 @@ let package = Package(
         .testTarget(
             name: "AviaryCoreTests",
             dependencies: ["AviaryCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AviaryTemplateTests",
+            dependencies: [
+                "AviaryCore",
+                "AviaryTemplate",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

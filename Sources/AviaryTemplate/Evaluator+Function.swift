@@ -1,0 +1,170 @@
+import AviaryCore
+import Foundation
+
+extension Evaluator {
+    /// The `AWS::Serverless::Function` properties Aviary acts on; any other is reported as ignored.
+    static let functionProperties: Set<String> = [
+        "Architectures", "AutoPublishAlias", "CodeUri", "DeploymentPreference", "Description", "Environment",
+        "EphemeralStorage", "FunctionName", "Handler", "InlineCode", "MemorySize", "PackageType", "Role", "Runtime",
+        "Timeout",
+    ]
+
+    /// What a template needs to know about the application it is read for.
+    struct Target {
+        let directory: URL
+        let applicationName: String
+        /// Every deployed function of the template by name, for hooks.
+        let functions: [FunctionName: String]
+    }
+
+    mutating func functionSpec(_ resource: Resource, for target: Target) throws(TemplateError) -> FunctionSpec {
+        let id = resource.logicalID
+        let location = Location(id)
+        let properties = resource.properties
+        for key in properties.members?.map(\.key) ?? [] where !Self.functionProperties.contains(key) {
+            ignoredProperties[key, default: []].append(id)
+        }
+        if let packageType = try string(properties["PackageType"], at: location.key("PackageType")), packageType != "Zip" {
+            throw .at(location, "PackageType \(packageType) is not supported: Aviary runs zip packages (CodeUri or InlineCode), not container images")
+        }
+        guard let runtimeName = try string(properties["Runtime"], at: location.key("Runtime")) else {
+            throw .at(location, "Runtime is missing (such as python3.13, nodejs22.x or provided.al2023)")
+        }
+        let runtime: Runtime
+        do { runtime = try Runtime(validating: runtimeName) } catch {
+            throw .at(location, "Runtime '\(runtimeName)' is not a runtime Aviary knows (python3.*, nodejs*, provided*)")
+        }
+        guard let handler = try string(properties["Handler"], at: location.key("Handler")) else {
+            throw .at(location, "Handler is missing (such as app.lambda_handler)")
+        }
+        let code = try codeSource(properties, runtime: runtime, at: location, directory: target.directory)
+        let settings = FunctionSettings(
+            runtime: runtime.rawValue, handler: handler,
+            role: try role(properties, at: location, applicationName: target.applicationName),
+            description: try string(properties["Description"], at: location.key("Description")) ?? "",
+            timeout: try integer(properties["Timeout"], at: location, name: "Timeout", unit: "seconds", in: FunctionSettings.timeoutRange)
+                ?? FunctionSettings.defaultTimeout,
+            memorySize: try integer(properties["MemorySize"], at: location, name: "MemorySize", unit: "MB", in: FunctionSettings.memoryRange)
+                ?? FunctionSettings.defaultMemorySize,
+            environment: try environment(properties["Environment"], at: location),
+            architectures: try architectures(properties["Architectures"], at: location),
+            ephemeralStorageSize: try integer(
+                properties["EphemeralStorage"]?["Size"], at: location, name: "EphemeralStorage.Size", unit: "MB",
+                in: FunctionSettings.ephemeralStorageRange) ?? FunctionSettings.defaultEphemeralStorage)
+        do { try settings.validate() } catch { throw .at(location, error.message) }
+        var alias: AliasName?
+        if let aliasName = try string(properties["AutoPublishAlias"], at: location.key("AutoPublishAlias")) {
+            do { alias = try AliasName(validating: aliasName) } catch {
+                throw .at(location, "AutoPublishAlias '\(aliasName)' is not a valid alias name (1–128 letters, digits, '-' or '_', not only digits)")
+            }
+        }
+        return FunctionSpec(
+            logicalID: id, name: try functionName(id), code: code, settings: settings, alias: alias,
+            deployment: try deploymentPreference(properties["DeploymentPreference"], alias: alias, of: id, for: target))
+    }
+
+    private mutating func codeSource(
+        _ properties: TemplateNode, runtime: Runtime, at location: Location, directory: URL
+    ) throws(TemplateError) -> CodeSource {
+        let codeURI = try evaluate(properties["CodeUri"] ?? .null, at: location.key("CodeUri"))
+        let inline = try string(properties["InlineCode"], at: location.key("InlineCode"))
+        switch (codeURI, inline) {
+        case (.absent, nil):
+            throw .at(location, "CodeUri or InlineCode is missing: Aviary needs the function's code, as a folder or a .zip relative to the template, or inline")
+        case (.absent, let source?):
+            switch runtime.family {
+            case .python: return .inline(fileName: "index.py", source: source)
+            case .node: return .inline(fileName: "index.js", source: source)
+            case .provided:
+                throw .at(location, "InlineCode needs a python3.* or nodejs* runtime; \(runtime) runs a bootstrap, so give CodeUri")
+            }
+        case (_, _?):
+            throw .at(location, "CodeUri and InlineCode are both set; keep one")
+        case (.string(let path), nil) where !path.hasPrefix("s3://"):
+            let url = (path.hasPrefix("/") ? URL(fileURLWithPath: path) : directory.appendingPathComponent(path)).standardizedFileURL
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+                throw .at(location, "CodeUri '\(path)' does not exist (looked for \(url.path))")
+            }
+            // Rebuilt from the path so that `orders` and `orders/` give equal values.
+            if isDirectory.boolValue { return .directory(URL(fileURLWithPath: url.path, isDirectory: true)) }
+            guard url.pathExtension.lowercased() == "zip" else {
+                throw .at(location, "CodeUri '\(path)' is a file but not a .zip; give a folder or a .zip")
+            }
+            return .zipFile(URL(fileURLWithPath: url.path, isDirectory: false))
+        case (let other, nil):
+            throw .at(location, "CodeUri \(other.rendered) is in S3; Aviary needs local code: a folder or a .zip relative to the template")
+        }
+    }
+
+    /// The template's role when it is an IAM role ARN; otherwise a placeholder, since Aviary enforces no
+    /// IAM and the Lambda API only needs a well-formed ARN.
+    private mutating func role(_ properties: TemplateNode, at location: Location, applicationName: String) throws(TemplateError) -> String {
+        let placeholder = "arn:\(partition):iam::\(account):role/aviary-\(applicationName)"
+        guard let role = try string(properties["Role"], at: location.key("Role")) else { return placeholder }
+        guard (try? FunctionSettings(role: role).validate()) != nil else {
+            warn("\(location.key("Role")): '\(role)' is not an IAM role ARN; Aviary enforces no IAM and records \(placeholder)")
+            return placeholder
+        }
+        return role
+    }
+
+    private mutating func environment(_ node: TemplateNode?, at location: Location) throws(TemplateError) -> [String: String] {
+        let environment = location.key("Environment")
+        switch try evaluate(node ?? .null, at: environment) {
+        case .absent:
+            return [:]
+        case .map(let members):
+            var variables: [String: String] = [:]
+            for member in members {
+                guard member.key == "Variables" else {
+                    ignoredProperties["Environment.\(member.key)", default: []].append(location.owner)
+                    continue
+                }
+                guard case .map(let pairs) = member.value else {
+                    throw .at(environment.key("Variables"), "must be a mapping of names to values")
+                }
+                for pair in pairs {
+                    guard case .string(let value) = pair.value else {
+                        throw .at(environment.key("Variables").key(pair.key), "must be text, not \(pair.value.kind)")
+                    }
+                    variables[pair.key] = value
+                }
+            }
+            return variables
+        case let other:
+            throw .at(environment, "must be a mapping with Variables, not \(other.kind)")
+        }
+    }
+
+    private mutating func architectures(_ node: TemplateNode?, at location: Location) throws(TemplateError) -> [String] {
+        let architectures = location.key("Architectures")
+        switch try evaluate(node ?? .null, at: architectures) {
+        case .absent:
+            return [Architecture.x86_64.rawValue]
+        case .list(let items):
+            var names: [String] = []
+            for item in items {
+                guard case .string(let name) = item else { throw .at(architectures, "must be a list of names (x86_64 or arm64)") }
+                names.append(name)
+            }
+            return names
+        case let other:
+            throw .at(architectures, "must be a list such as [arm64], not \(other.kind)")
+        }
+    }
+
+    /// A whole number within `range`, or nil when absent.
+    mutating func integer(
+        _ node: TemplateNode?, at location: Location, name: String, unit: String, in range: ClosedRange<Int>
+    ) throws(TemplateError) -> Int? {
+        guard let text = try string(node, at: location.key(name)) else { return nil }
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
+            throw .at(location, "\(name) '\(text)' is not a whole number of \(unit)")
+        }
+        guard range.contains(value) else {
+            throw .at(location, "\(name) \(value) is outside \(range.lowerBound)…\(range.upperBound) \(unit)")
+        }
+        return value
+    }
+}
