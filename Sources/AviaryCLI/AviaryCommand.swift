@@ -13,7 +13,7 @@ public struct AviaryCommand: AsyncParsableCommand {
         discussion: "`aviary --version` prints the version.",
         subcommands: [
             Serve.self, Deploy.self, Status.self, Approve.self, Promote.self, Pause.self, Resume.self, Rollback.self, Retry.self, History.self, Audit.self,
-            Environments.self, Logs.self, Demo.self,
+            Environments.self, Releases.self, Logs.self, Demo.self,
         ])
 
     public init() {}

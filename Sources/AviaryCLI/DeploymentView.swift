@@ -22,9 +22,27 @@ struct DeploymentView: Decodable {
     var outcome: Outcome?
     var history: [Entry]
     var environment: String?
+    var release: Release?
     var approval: Approval?
     var notifications: [Notification]?
 
+    struct Release: Decodable {
+        var application: String
+        var number: Int
+        var functions: [Target]
+        var manifest: [ManifestLine]
+    }
+    struct Target: Decodable {
+        var function: String
+        var alias: String
+        var currentVersion: String
+        var targetVersion: String
+    }
+    struct ManifestLine: Decodable {
+        var function: String
+        var alias: String
+        var version: String
+    }
     struct Approval: Decodable {
         var status: String
         var canaryWeight: Double

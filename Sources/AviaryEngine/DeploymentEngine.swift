@@ -26,7 +26,7 @@ public final class DeploymentEngine: Service, Sendable {
     /// Announces deployment events to their environments' webhooks.
     public let notifier: Notifier?
     private let commands: AsyncStream<Command>
-    private let queue: AsyncStream<Command>.Continuation
+    let queue: AsyncStream<Command>.Continuation
     let watched = Mutex(Watched())
 
     /// The active deployments, as last persisted, with their judges.
@@ -42,39 +42,80 @@ public final class DeploymentEngine: Service, Sendable {
 
     struct Tracked {
         var deployment: Deployment
+        /// All the deployment's requests together: a single deployment's judge, a release's aggregate.
         var judge: HealthJudge
+        /// A release's judges per function, each with the function's own policy.
+        var members: [AliasKey: HealthJudge]
         /// A failing verdict was queued and not handled yet.
         var failureQueued = false
 
-        /// Records one request of the alias; returns the report behind a failing verdict, once.
+        init(_ deployment: Deployment) {
+            self.deployment = deployment
+            judge = HealthJudge(policy: deployment.health)
+            members = [:]
+            if deployment.release != nil {
+                for target in deployment.targets {
+                    members[AliasKey(function: target.function, alias: target.alias)] = HealthJudge(policy: target.health ?? deployment.health)
+                }
+            }
+        }
+
+        /// Records one request of one of the deployment's aliases; returns the report behind a failing
+        /// verdict, once.
         mutating func observe(
-            _ executed: VersionNumber, _ observation: MetricsRecorder.Observation, at time: Timestamp
+            _ key: AliasKey, _ executed: VersionNumber, _ observation: MetricsRecorder.Observation, at time: Timestamp
         ) -> HealthReport? {
+            guard let target = deployment.targets.first(where: { $0.function == key.function && $0.alias == key.alias }) else { return nil }
             let role: HealthJudge.Role
-            if executed == deployment.toVersion {
+            if executed == target.toVersion {
                 role = .canary
-            } else if executed == deployment.fromVersion {
+            } else if executed == target.fromVersion {
                 role = .baseline
             } else {
                 return nil
             }
-            switch observation {
-            case .invocation(let failed, let milliseconds):
-                judge.recordInvocation(role, failed: failed, durationMilliseconds: milliseconds, weight: deployment.weight, at: time)
-            case .throttle:
-                judge.recordThrottle(role, at: time)
+            let weight = deployment.weight
+            func record(_ judge: inout HealthJudge) {
+                switch observation {
+                case .invocation(let failed, let milliseconds):
+                    judge.recordInvocation(role, failed: failed, durationMilliseconds: milliseconds, weight: weight, at: time)
+                case .throttle:
+                    judge.recordThrottle(role, at: time)
+                }
             }
-            // Only the new version's requests can turn the verdict: the old version's only weaken the
+            record(&judge)
+            if members[key] != nil { record(&members[key]!) }
+            // Only the new versions' requests can turn the verdict: the old versions' only weaken the
             // comparison's evidence, and what time alone decides is the tick's.
-            guard role == .canary, !failureQueued, judge.finding(at: time) != nil else { return nil }
+            guard role == .canary, !failureQueued, let report = failing(at: time) else { return nil }
             failureQueued = true
-            return judge.report(at: time)
+            return report
+        }
+
+        /// The report behind a failing verdict: the first failing function's (named: the more precise
+        /// finding), else the aggregate's.
+        func failing(at time: Timestamp) -> HealthReport? {
+            for (key, member) in members.sorted(by: { $0.key.function.rawValue < $1.key.function.rawValue }) {
+                guard member.finding(at: time) != nil else { continue }
+                let report = member.report(at: time)
+                return HealthReport(
+                    canary: report.canary, baseline: report.baseline, comparisonEvidence: report.comparisonEvidence,
+                    stepInvocations: report.stepInvocations,
+                    finding: report.finding.map { HealthFinding(check: "\(key.function) \($0.check)", detail: $0.detail) }, at: report.at)
+            }
+            return judge.finding(at: time) != nil ? judge.report(at: time) : nil
+        }
+
+        mutating func startStep() {
+            judge.startStep()
+            for key in members.keys { members[key]!.startStep() }
         }
     }
 
     enum Command: Sendable {
         case create(DeploymentRequest, retryOf: DeploymentID?, Reply)
         case event(DeploymentID, DeploymentEvent, Reply?)
+        case restore(application: String, number: Int, actor: String?, reason: String?, @Sendable (Result<Deployment?, any Error>) -> Void)
         case tick
     }
 
@@ -225,8 +266,9 @@ public final class DeploymentEngine: Service, Sendable {
         let time = now()
         // In place: the judge's per-second figures are not copied on every invocation.
         let failing = watched.withLock { watched -> (DeploymentID, HealthReport)? in
-            guard let id = watched.byAlias[AliasKey(function: key.function, alias: alias)],
-                let report = watched.deployments[id]?.observe(executed, observation, at: time)
+            let aliasKey = AliasKey(function: key.function, alias: alias)
+            guard let id = watched.byAlias[aliasKey],
+                let report = watched.deployments[id]?.observe(aliasKey, executed, observation, at: time)
             else { return nil }
             return (id, report)
         }
@@ -251,6 +293,12 @@ public final class DeploymentEngine: Service, Sendable {
             } catch {
                 reply?(.failure(error))
             }
+        case .restore(let application, let number, let actor, let reason, let reply):
+            do {
+                reply(.success(try await restore(application, to: number, by: actor, reason: reason, group: &group)))
+            } catch {
+                reply(.failure(error))
+            }
         case .tick:
             await tick(group: &group)
         }
@@ -263,11 +311,11 @@ public final class DeploymentEngine: Service, Sendable {
         let due = watched.withLock { watched in
             watched.deployments.values.compactMap { tracked -> (DeploymentID, DeploymentEvent)? in
                 let deployment = tracked.deployment
-                if let gone = deployment.vanished(from: store.function(deployment.function)) { return (deployment.id, .aliasChanged(gone)) }
+                if let gone = deployment.vanished(from: { store.function($0) }) { return (deployment.id, .aliasChanged(gone)) }
                 if !tracked.failureQueued, deployment.status != .created, deployment.status != .preTraffic,
-                    tracked.judge.finding(at: time) != nil
+                    let report = tracked.failing(at: time)
                 {
-                    return (deployment.id, .healthFailed(tracked.judge.report(at: time)))
+                    return (deployment.id, .healthFailed(report))
                 }
                 guard let deadline = deployment.nextDeadline(), deadline <= time else { return nil }
                 return (deployment.id, .tick(evidence: tracked.judge.stepInvocations))
@@ -313,9 +361,9 @@ public final class DeploymentEngine: Service, Sendable {
         announce(after, since: before, effects: effects)
         for effect in effects {
             switch effect {
-            case .prewarm(let version, let count):
+            case .prewarm(_, let count):
                 let deployment = after
-                group.addTask { await self.prewarm(deployment, version: version, count: count) }
+                group.addTask { await self.prewarm(deployment, count: count) }
             case .invokeHook(let execution):
                 await invokeHook(execution, of: after)
             case .route, .promote, .revert:
@@ -338,21 +386,28 @@ public final class DeploymentEngine: Service, Sendable {
     /// Persists a deployment (with its alias move) and updates what the invoke path watches.
     private func persist(_ deployment: Deployment, since previous: Deployment, moving move: AliasMove?) async throws {
         let scope = scope
-        var change: (@Sendable (inout LambdaFunction, ChangeContext) throws -> Void)?
+        let audit = Self.auditEvents(deployment, since: previous)
         if let move {
-            change = { function, context in try move.apply(to: &function, scope: scope, context: context) }
+            var changes: [FunctionName: @Sendable (inout LambdaFunction, ChangeContext) throws -> Void] = [:]
+            for target in deployment.targets {
+                changes[target.function] = { function, context in try move.apply(to: &function, target: target, scope: scope, context: context) }
+            }
+            try await store.save(deployment, scope: scope, audit: audit, changingEach: changes)
+        } else {
+            try await store.save(deployment, scope: scope, audit: audit)
         }
-        try await store.save(deployment, scope: scope, audit: Self.auditEvents(deployment, since: previous), changing: change)
         watched.withLock { watched in
-            let key = AliasKey(function: deployment.function, alias: deployment.alias)
             guard deployment.isActive else {
                 watched.deployments[deployment.id] = nil
-                if watched.byAlias[key] == deployment.id { watched.byAlias[key] = nil }
+                for target in deployment.targets {
+                    let key = AliasKey(function: target.function, alias: target.alias)
+                    if watched.byAlias[key] == deployment.id { watched.byAlias[key] = nil }
+                }
                 return
             }
             guard var tracked = watched.deployments[deployment.id] else { return }
             let previous = tracked.deployment
-            if previous.stepIndex != deployment.stepIndex || previous.status != deployment.status { tracked.judge.startStep() }
+            if previous.stepIndex != deployment.stepIndex || previous.status != deployment.status { tracked.startStep() }
             tracked.deployment = deployment
             watched.deployments[deployment.id] = tracked
         }
@@ -369,6 +424,13 @@ public final class DeploymentEngine: Service, Sendable {
             var details = ["message": entry.message, "strategy": deployment.strategy.name, "weight": "\(deployment.weight)",
                            "from": deployment.fromVersion.description, "to": deployment.toVersion.description]
             if let environment = deployment.gate?.environment { details["environment"] = environment }
+            if let release = deployment.release {
+                details["application"] = release.application
+                details["release"] = "\(release.number)"
+                details["functions"] = deployment.targets.map(\.description).joined(separator: ", ")
+                details["from"] = nil
+                details["to"] = nil
+            }
             if let decision = deployment.approval?.decision, decision.at == entry.at, entry.event == "approved" || entry.status == .rolledBack {
                 details["via"] = decision.via
                 if let token = decision.tokenID { details["tokenId"] = token }
@@ -382,7 +444,9 @@ public final class DeploymentEngine: Service, Sendable {
             return AuditEvent(
                 at: entry.at, actor: entry.by ?? "aviary", source: entry.source,
                 action: "deployment." + status.prefix(1).lowercased() + status.dropFirst(),
-                function: deployment.function, alias: deployment.alias, deployment: deployment.id,
+                // A release's decision is one entry for the whole application (its functions in details).
+                function: deployment.release == nil ? deployment.function : nil,
+                alias: deployment.release == nil ? deployment.alias : nil, deployment: deployment.id,
                 repository: deployment.metadata["repository"], build: deployment.metadata["build"], details: details)
         }
     }
@@ -390,18 +454,26 @@ public final class DeploymentEngine: Service, Sendable {
     /// Starts watching an active deployment.
     func track(_ deployment: Deployment) {
         watched.withLock { watched in
-            watched.deployments[deployment.id] = Tracked(deployment: deployment, judge: HealthJudge(policy: deployment.health))
-            watched.byAlias[AliasKey(function: deployment.function, alias: deployment.alias)] = deployment.id
+            watched.deployments[deployment.id] = Tracked(deployment)
+            for target in deployment.targets {
+                watched.byAlias[AliasKey(function: target.function, alias: target.alias)] = deployment.id
+            }
         }
     }
 
-    private func prewarm(_ deployment: Deployment, version: VersionNumber, count: Int) async {
-        if let function = store.function(deployment.function),
-            let configuration = function.configuration(of: .published(version))
-        {
-            let ready = await runtime.prewarm(
-                function: deployment.function, version: .published(version), configuration: configuration, count: count)
-            logger.info("pre-warmed \(ready) of \(count) environments", metadata: metadata(deployment))
+    /// Starts `count` environments of every target's new version (a release's at once), then reports.
+    private func prewarm(_ deployment: Deployment, count: Int) async {
+        await withTaskGroup(of: Void.self) { group in
+            for target in deployment.targets {
+                guard let function = store.function(target.function),
+                    let configuration = function.configuration(of: .published(target.toVersion))
+                else { continue }
+                group.addTask {
+                    let ready = await self.runtime.prewarm(
+                        function: target.function, version: .published(target.toVersion), configuration: configuration, count: count)
+                    self.logger.info("pre-warmed \(ready) of \(count) environments of \(target.function)", metadata: self.metadata(deployment))
+                }
+            }
         }
         queue.yield(.event(deployment.id, .prewarmed, nil))
     }

@@ -21,6 +21,8 @@ public struct DeploymentRequest: Sendable {
     public var gate: ApprovalGate?
     /// Where the deployment's events are announced.
     public var notify: [NotificationTarget] = []
+    /// Set for a release: `function`/`alias`/`toVersion` are then its first member.
+    public var release: ReleaseRequest?
 
     public init(
         function: FunctionName, alias: AliasName, toVersion: VersionNumber, fromVersion: VersionNumber? = nil,
@@ -42,6 +44,38 @@ public struct DeploymentRequest: Sendable {
         self.actor = actor
         self.gate = gate
         self.notify = notify
+    }
+}
+
+/// The rest of a release: its application, the other aliases it moves, and the functions it leaves as
+/// they are (for the manifest).
+public struct ReleaseRequest: Sendable {
+    public var application: String
+    public var members: [Member]
+    public var unchanged: [ManifestEntry]
+    /// The first function's own health policy (the request's `health` is the release's).
+    public var leadHealth: HealthPolicy?
+
+    public struct Member: Sendable {
+        public var function: FunctionName
+        public var alias: AliasName
+        public var toVersion: VersionNumber
+        /// The function's own health policy (its template's alarms); nil: the release's.
+        public var health: HealthPolicy?
+
+        public init(function: FunctionName, alias: AliasName, toVersion: VersionNumber, health: HealthPolicy? = nil) {
+            self.function = function
+            self.alias = alias
+            self.toVersion = toVersion
+            self.health = health
+        }
+    }
+
+    public init(application: String, members: [Member], unchanged: [ManifestEntry], leadHealth: HealthPolicy? = nil) {
+        self.application = application
+        self.members = members
+        self.unchanged = unchanged
+        self.leadHealth = leadHealth
     }
 }
 

@@ -29,6 +29,7 @@ public func buildRouter(
     StickyRoutingAPI(store: store, scope: scope).addRoutes(to: router)
     AuditAPI(store: store).addRoutes(to: router)
     EnvironmentsAPI(store: store).addRoutes(to: router)
+    ReleasesAPI(engine: engine, store: store).addRoutes(to: router)
     ApprovalPages(engine: engine, allowedNetworks: approvalNetworks).addRoutes(to: router)
     return router
 }

@@ -3,12 +3,64 @@ import AviaryEngine
 
 // Shapes of Aviary's own deployment API (`/v1/deployments`), described in openapi.json.
 
-/// `POST /v1/deployments`.
+/// `POST /v1/deployments`: the alias to move, and the settings.
 struct CreateDeploymentWire: Decodable {
     var function: String
     var alias: String
     var targetVersion: FlexibleString
     var currentVersion: FlexibleString?
+    var settings: DeploymentSettingsWire
+
+    enum CodingKeys: String, CodingKey {
+        case function, alias, targetVersion, currentVersion
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        function = try container.decode(String.self, forKey: .function)
+        alias = try container.decode(String.self, forKey: .alias)
+        targetVersion = try container.decode(FlexibleString.self, forKey: .targetVersion)
+        currentVersion = try container.decodeIfPresent(FlexibleString.self, forKey: .currentVersion)
+        settings = try DeploymentSettingsWire(from: decoder)
+    }
+}
+
+/// `POST /v1/releases`: an application's changed functions, its unchanged ones, and the settings.
+struct CreateReleaseWire: Decodable {
+    var application: String
+    var functions: [Member]
+    var unchanged: [Unchanged]?
+    var settings: DeploymentSettingsWire
+
+    struct Member: Decodable {
+        var function: String
+        var alias: String
+        var targetVersion: FlexibleString
+        /// The function's own health rules (its template's alarms); absent: the release's.
+        var rules: [String]?
+    }
+
+    struct Unchanged: Decodable {
+        var function: String
+        var alias: String
+        var version: FlexibleString
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case application, functions, unchanged
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        application = try container.decode(String.self, forKey: .application)
+        functions = try container.decode([Member].self, forKey: .functions)
+        unchanged = try container.decodeIfPresent([Unchanged].self, forKey: .unchanged)
+        settings = try DeploymentSettingsWire(from: decoder)
+    }
+}
+
+/// How a deployment (or release) runs: the same fields in both requests.
+struct DeploymentSettingsWire: Decodable {
     var strategy: String?
     var health: HealthWire?
     var hooks: HooksWire?
@@ -97,7 +149,30 @@ struct DeploymentWire: Encodable {
     var hook: HookWire?
     var health: HealthWire
     var outcome: OutcomeWire?
+    var release: ReleaseWire?
     var history: [HistoryWire]
+
+    struct ReleaseWire: Encodable {
+        var application: String
+        var number: Int
+        /// The aliases it moves (the deployment's own first).
+        var functions: [TargetWire]
+        /// Every function of the application and its version once the release is live.
+        var manifest: [ManifestWire]
+    }
+
+    struct TargetWire: Encodable {
+        var function: String
+        var alias: String
+        var currentVersion: String
+        var targetVersion: String
+    }
+
+    struct ManifestWire: Encodable {
+        var function: String
+        var alias: String
+        var version: String
+    }
     var environment: String?
     var approval: ApprovalWire?
     var notify: [String]
@@ -275,6 +350,18 @@ extension DeploymentWire {
                 OutcomeWire(
                     cause: $0.cause.rawValue, message: $0.message, at: $0.at.description, by: $0.by,
                     report: $0.report.map(ReportWire.init))
+            },
+            release: deployment.release.map { release in
+                ReleaseWire(
+                    application: release.application, number: release.number,
+                    functions: deployment.targets.map {
+                        TargetWire(
+                            function: $0.function.rawValue, alias: $0.alias.rawValue, currentVersion: $0.fromVersion.description,
+                            targetVersion: $0.toVersion.description)
+                    },
+                    manifest: release.manifest.map {
+                        ManifestWire(function: $0.function.rawValue, alias: $0.alias.rawValue, version: $0.version.description)
+                    })
             },
             history: deployment.history.map {
                 HistoryWire(at: $0.at.description, status: $0.status.rawValue, message: $0.message, by: $0.by, source: $0.source)

@@ -41,7 +41,7 @@ public struct DeploymentsAPI: Sendable {
         let wire = try await decodeAviaryBody(CreateDeploymentWire.self, of: request)
         var deploymentRequest = try Self.deploymentRequest(wire)
         if let principal = context.principal { deploymentRequest.actor = principal }
-        try await applyPolicy(wire, to: &deploymentRequest)
+        try await applyPolicy(wire.settings, to: &deploymentRequest)
         let deployment = try await engine.start(deploymentRequest)
         return try aviaryJSON(self.wire(deployment, live: nil), status: .created)
     }
@@ -171,7 +171,7 @@ public struct DeploymentsAPI: Sendable {
     /// The environment's policy under the request's own settings: its strategy when the request names
     /// none, its gate with the request's approval settings over it, its notification targets and the
     /// request's.
-    func applyPolicy(_ wire: CreateDeploymentWire, to request: inout DeploymentRequest) async throws {
+    func applyPolicy(_ wire: DeploymentSettingsWire, to request: inout DeploymentRequest) async throws {
         var environment: EnvironmentPolicy?
         if let name = wire.environment {
             try EnvironmentPolicy.validateName(name)
@@ -198,18 +198,31 @@ public struct DeploymentsAPI: Sendable {
         do { return try body() } catch { throw DeploymentError.invalidRequest(error.message) }
     }
 
-    static func deploymentRequest(_ wire: CreateDeploymentWire) throws -> DeploymentRequest {
-        let function = try parse { () throws(LambdaError) in try FunctionName(validating: wire.function, field: "function") }
-        let alias = try parse { () throws(LambdaError) in try AliasName(validating: wire.alias, field: "alias") }
-        guard let target = VersionNumber(wire.targetVersion.value) else {
-            throw DeploymentError.invalidRequest("targetVersion must be a published version number, not \(wire.targetVersion.value)")
-        }
-        let current = try wire.currentVersion.map { raw in
+    static func deploymentRequest(_ request: CreateDeploymentWire) throws -> DeploymentRequest {
+        let (function, alias, target) = try Self.target(request.function, request.alias, request.targetVersion)
+        let current = try request.currentVersion.map { raw in
             guard let number = VersionNumber(raw.value) else {
                 throw DeploymentError.invalidRequest("currentVersion must be a published version number, not \(raw.value)")
             }
             return number
         }
+        return try deploymentRequest(request.settings, function: function, alias: alias, toVersion: target, fromVersion: current)
+    }
+
+    /// A function, alias and version number as a request names them.
+    static func target(_ functionText: String, _ aliasText: String, _ version: FlexibleString) throws -> (FunctionName, AliasName, VersionNumber) {
+        let function = try parse { () throws(LambdaError) in try FunctionName(validating: functionText, field: "function") }
+        let alias = try parse { () throws(LambdaError) in try AliasName(validating: aliasText, field: "alias") }
+        guard let number = VersionNumber(version.value) else {
+            throw DeploymentError.invalidRequest("targetVersion must be a published version number, not \(version.value)")
+        }
+        return (function, alias, number)
+    }
+
+    /// The request for moving one alias (or a release's first) with these settings.
+    static func deploymentRequest(
+        _ wire: DeploymentSettingsWire, function: FunctionName, alias: AliasName, toVersion target: VersionNumber, fromVersion current: VersionNumber?
+    ) throws -> DeploymentRequest {
         let strategy = try Strategy.parse(wire.strategy ?? "Canary10Percent5Minutes")
         var health = HealthPolicy.standard
         if let wireHealth = wire.health {

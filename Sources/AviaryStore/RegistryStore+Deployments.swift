@@ -18,6 +18,49 @@ extension RegistryStore {
         }
     }
 
+    /// Saves a deployment's new state and, in the same transaction, applies a change to each of several
+    /// functions (a release moving its aliases): all or nothing.
+    public func save(
+        _ deployment: Deployment, scope: AccountScope, audit: [AuditEvent] = [],
+        changingEach changes: [FunctionName: @Sendable (inout LambdaFunction, ChangeContext) throws -> Void]
+    ) async throws {
+        let names = changes.keys.sorted { $0.rawValue < $1.rawValue }
+        try await write(names, saving: deployment, audit: audit) { current, context in
+            var after = current
+            for name in names {
+                guard var function = current[name] ?? nil else { throw LambdaError.functionNotFound(scope.functionARN(name)) }
+                try changes[name]!(&function, context)
+                after[name] = .some(function)
+            }
+            return (after, ())
+        }
+    }
+
+    /// An application's releases, newest first; `before` is the last number of the previous page.
+    public func releases(application: String, before: Int? = nil, limit: Int = 50) async throws -> [Deployment] {
+        try await writer.read { db in
+            var request = DeploymentRow.filter(Column("application") == application)
+            if let before { request = request.filter(Column("releaseNumber") < before) }
+            let coder = ColumnCoder()
+            return try request.order(Column("releaseNumber").desc).limit(limit).fetchAll(db).map { try $0.deployment(coder: coder) }
+        }
+    }
+
+    /// Release `number` of an application.
+    public func release(application: String, number: Int) async throws -> Deployment? {
+        try await writer.read { db in
+            try DeploymentRow.filter(Column("application") == application && Column("releaseNumber") == number).fetchOne(db)
+                .map { try $0.deployment(coder: ColumnCoder()) }
+        }
+    }
+
+    /// The highest release number of an application (0 before its first release).
+    public func lastReleaseNumber(application: String) async throws -> Int {
+        try await writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT MAX(releaseNumber) FROM deployment WHERE application = ?", arguments: [application]) ?? 0
+        }
+    }
+
     /// One deployment, from the database.
     public func deployment(_ id: DeploymentID) async throws -> Deployment? {
         try await writer.read { db in
@@ -59,8 +102,12 @@ struct DeploymentRow: Codable, FetchableRecord, PersistableRecord {
     var createdAt: Int64
     var updatedAt: Int64
     var body: String
+    var application: String?
+    var releaseNumber: Int?
 
     init(_ deployment: Deployment, coder: ColumnCoder) throws {
+        application = deployment.release?.application
+        releaseNumber = deployment.release?.number
         id = deployment.id.rawValue
         function = deployment.function.rawValue
         alias = deployment.alias.rawValue

@@ -103,13 +103,14 @@ public final class RegistryStore: Sendable {
         }
     }
 
-    /// One change of one function: from its current state (nil: absent) to the new one, plus a result,
-    /// and what is saved in the same transaction when the change succeeds: a deployment record, and
-    /// audit entries (an entry without details gets the change described in words).
+    /// One change of some functions (usually one): from their current states (nil: absent) to the new
+    /// ones, all or nothing, plus a result, and what is saved in the same transaction when the change
+    /// succeeds: a deployment record, rows of other tables, and audit entries (an entry without details
+    /// gets the change described in words).
     struct Change: Sendable {
-        /// The function changed; nil for a change of other tables only.
-        let name: FunctionName?
-        let apply: @Sendable (LambdaFunction?, ChangeContext) throws -> (LambdaFunction?, any Sendable)
+        let names: [FunctionName]
+        /// Returns the new state of every function in `names`.
+        let apply: @Sendable ([FunctionName: LambdaFunction?], ChangeContext) throws -> ([FunctionName: LambdaFunction?], any Sendable)
         var deployment: Deployment?
         var audit: [AuditEvent]
         /// Rows of other tables written in the same transaction.
@@ -120,10 +121,22 @@ public final class RegistryStore: Sendable {
         _ name: FunctionName, saving deployment: Deployment? = nil, audit: [AuditEvent] = [],
         _ apply: @escaping @Sendable (LambdaFunction?, ChangeContext) throws -> (LambdaFunction?, Result)
     ) async throws -> Result {
-        let change = Change(name: name, apply: { current, context in
+        try await write([name], saving: deployment, audit: audit) { functions, context in
+            let (after, result) = try apply(functions[name] ?? nil, context)
+            return ([name: after], result)
+        }
+    }
+
+    /// Changes several functions in one transaction, all or nothing (a release moving its aliases).
+    func write<Result: Sendable>(
+        _ names: [FunctionName], saving deployment: Deployment? = nil, audit: [AuditEvent] = [],
+        rows: (@Sendable (Database) throws -> Void)? = nil,
+        _ apply: @escaping @Sendable ([FunctionName: LambdaFunction?], ChangeContext) throws -> ([FunctionName: LambdaFunction?], Result)
+    ) async throws -> Result {
+        let change = Change(names: names, apply: { current, context in
             let (after, result) = try apply(current, context)
             return (after, result)
-        }, deployment: deployment, audit: audit)
+        }, deployment: deployment, audit: audit, rows: rows)
         // The batch returns exactly what `apply` produced, so the cast cannot fail.
         return try await commits.submit(change, runBatch: commit).get() as! Result
     }
@@ -131,7 +144,7 @@ public final class RegistryStore: Sendable {
     /// Writes rows of tables other than the registry's, with their audit entries, through the same group
     /// commit (so the audit chain has one writer).
     func write(audit: [AuditEvent], rows: (@Sendable (Database) throws -> Void)? = nil) async throws {
-        let change = Change(name: nil, apply: { current, _ in (current, ()) }, deployment: nil, audit: audit, rows: rows)
+        let change = Change(names: [], apply: { current, _ in (current, ()) }, deployment: nil, audit: audit, rows: rows)
         _ = try await commits.submit(change, runBatch: commit).get()
     }
 
@@ -148,19 +161,24 @@ public final class RegistryStore: Sendable {
                 var audit: [AuditEvent] = []
                 var rows: [@Sendable (Database) throws -> Void] = []
                 for change in batch {
-                    guard let name = change.name else {
-                        rows += change.rows.map { [$0] } ?? []
-                        audit += change.audit
-                        outcomes.append(.success(()))
-                        continue
-                    }
-                    let current = latest[name] ?? self.function(name)
+                    var current: [FunctionName: LambdaFunction?] = [:]
+                    for name in change.names { current[name] = .some(latest[name] ?? self.function(name)) }
                     do {
                         let (after, result) = try change.apply(current, ChangeContext(now: self.now(), makeRevisionId: self.makeRevisionId))
-                        if original[name] == nil { original[name] = .some(current) }
-                        latest[name] = .some(after)
+                        for name in change.names {
+                            if original[name] == nil { original[name] = .some(current[name]!) }
+                            latest[name] = .some(after[name] ?? nil)
+                        }
                         if let deployment = change.deployment { deployments.append(deployment) }
-                        let described = change.audit.isEmpty ? "" : AuditEvent.describe(before: current, after: after)
+                        rows += change.rows.map { [$0] } ?? []
+                        let described =
+                            change.audit.isEmpty
+                            ? ""
+                            : change.names.compactMap { name -> String? in
+                                let text = AuditEvent.describe(before: current[name]!, after: after[name] ?? nil)
+                                guard !text.isEmpty else { return nil }
+                                return change.names.count == 1 ? text : "\(name): \(text)"
+                            }.joined(separator: "; ")
                         audit += change.audit.map { event in
                             var event = event
                             if event.details["change"] == nil, !described.isEmpty { event.details["change"] = described }

@@ -84,6 +84,13 @@ enum Schema {
                 t.column("updatedAt", .integer).notNull()
             }
         }
+        migrator.registerMigration("v8-releases") { db in
+            try db.alter(table: "deployment") { t in
+                t.add(column: "application", .text)
+                t.add(column: "releaseNumber", .integer)
+            }
+            try db.create(index: "deployment_release", on: "deployment", columns: ["application", "releaseNumber"], unique: true)
+        }
         return migrator
     }
 }

@@ -41,8 +41,13 @@ struct EngineHarness {
     }
 
     private func seed() async throws {
+        try await seed(function)
+    }
+
+    /// A function with versions 1–3 and `live` → 1.
+    func seed(_ function: FunctionName) async throws {
         let settings = FunctionSettings(runtime: "python3.12", handler: "index.handler", role: "arn:aws:iam::123456789012:role/r")
-        let (function, live) = (function, live)
+        let live = live
         _ = try await store.create(function) { context in
             var created = try LambdaFunction.create(
                 name: function, settings: settings, code: CodeArtifact(sha256: "djE=", size: 1), publish: true, context: context
@@ -63,9 +68,11 @@ struct EngineHarness {
             health: health, hooks: hooks, prewarm: 0, actor: "test")
     }
 
+    func alias(of function: FunctionName) -> Alias? { store.function(function)?.aliases[live] }
+
     /// `count` finished invocations of the alias on `version`, as the runtime records them.
-    func invocations(_ count: Int, version: Int, failed: Bool = false, milliseconds: Double = 5) {
-        let key = MetricsRecorder.Key(function: function, alias: live, executedVersion: .published(VersionNumber(version)))
+    func invocations(_ count: Int, version: Int, failed: Bool = false, milliseconds: Double = 5, of function: FunctionName? = nil) {
+        let key = MetricsRecorder.Key(function: function ?? self.function, alias: live, executedVersion: .published(VersionNumber(version)))
         for _ in 0..<count { runtime.metrics.recordInvocation(key, duration: .milliseconds(milliseconds), failed: failed) }
     }
 

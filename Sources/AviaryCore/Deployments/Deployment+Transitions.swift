@@ -272,7 +272,7 @@ extension Deployment {
         }
         weight = gate.canaryWeight.value
         note(
-            "awaiting approval with \(Strategy.percentText(weight * 100)) of traffic on version \(toVersion) "
+            "awaiting approval with \(Strategy.percentText(weight * 100)) of traffic on \(newSide) "
                 + "(\(environment); \(gate.onTimeout == .rollback ? "rolls back" : "approves") after \(DurationText.format(milliseconds: gate.timeoutMilliseconds)))",
             at: now)
         return weight > 0 ? [.route(gate.canaryWeight)] : []
@@ -304,7 +304,7 @@ extension Deployment {
         phaseStartedAt = now
         awaitingEvidence = false
         note(
-            "step \(stepIndex + 1)/\(strategy.steps.count): \(Strategy.percentText(weight * 100)) to version \(toVersion) "
+            "step \(stepIndex + 1)/\(strategy.steps.count): \(Strategy.percentText(weight * 100)) to \(newSide) "
                 + "for \(DurationText.format(milliseconds: step.milliseconds))",
             at: now)
         return [.route(step.weight)]
@@ -315,7 +315,7 @@ extension Deployment {
         weight = 1
         awaitingEvidence = false
         status = hooks.postTraffic != nil ? .postTraffic : bakeMilliseconds > 0 ? .baking : .succeeded
-        note("promoted: \(alias) → \(toVersion)", at: now)
+        note(release == nil ? "promoted: \(alias) → \(toVersion)" : "promoted: \(newSide)", at: now)
         if let target = hooks.postTraffic {
             return [.promote, startHook(.postTraffic, target, at: now, id: ids())]
         }
@@ -333,7 +333,8 @@ extension Deployment {
     private mutating func succeed(at now: Timestamp, by: String?) -> [DeploymentEffect] {
         status = .succeeded
         pausedAt = nil
-        outcome = Outcome(cause: .promoted, message: "\(alias) now points to version \(toVersion)", at: now, by: by, report: nil)
+        let message = release.map { "release \($0.number) of \($0.application) is live" } ?? "\(alias) now points to version \(toVersion)"
+        outcome = Outcome(cause: .promoted, message: message, at: now, by: by, report: nil)
         note("succeeded", at: now, by: by)
         return []
     }
@@ -360,7 +361,7 @@ extension Deployment {
             hook = running
         }
         outcome = Outcome(cause: cause, message: message, at: now, by: by, report: report)
-        note("rolled back to version \(fromVersion): \(message)", at: now, by: by, source: source)
+        note("rolled back to \(oldSide): \(message)", at: now, by: by, source: source)
         return [.revert]
     }
 

@@ -29,6 +29,8 @@ public struct Deployment: Sendable, Hashable, Codable {
     public let toRevisionId: String?
     /// The manual gate after the pre-traffic hook, if the deployment has one.
     public let gate: ApprovalGate?
+    /// Set when the deployment is a release of an application (several aliases in lockstep).
+    public let release: ReleaseInfo?
     /// Stored under its own name so that deployments recorded before notifications existed still decode.
     let notifyTargets: [NotificationTarget]?
 
@@ -60,7 +62,7 @@ public struct Deployment: Sendable, Hashable, Codable {
         strategy: Strategy, health: HealthPolicy = .standard, hooks: Hooks = Hooks(), prewarm: Int = 1,
         bakeMilliseconds: Int64 = 0, description: String = "", metadata: [String: String] = [:], createdAt: Timestamp,
         createdBy: String? = nil, reason: String? = nil, retryOf: DeploymentID? = nil, fromRevisionId: String? = nil,
-        toRevisionId: String? = nil, gate: ApprovalGate? = nil, notify: [NotificationTarget] = []
+        toRevisionId: String? = nil, gate: ApprovalGate? = nil, notify: [NotificationTarget] = [], release: ReleaseInfo? = nil
     ) {
         self.id = id
         self.function = function
@@ -79,6 +81,7 @@ public struct Deployment: Sendable, Hashable, Codable {
         self.fromRevisionId = fromRevisionId
         self.toRevisionId = toRevisionId
         self.gate = gate
+        self.release = release
         self.notifyTargets = notify.isEmpty ? nil : notify
         self.approval = nil
         self.status = .created
@@ -91,7 +94,13 @@ public struct Deployment: Sendable, Hashable, Codable {
         self.awaitingEvidence = false
         self.trafficHeld = false
         self.outcome = nil
-        let created = "created: \(alias) \(fromVersion) → \(toVersion) by \(strategy)" + (retryOf.map { ", retrying \($0)" } ?? "")
+        let moving =
+            release.map { release in
+                "release \(release.number) of \(release.application): "
+                    + ([DeploymentTarget(function: function, alias: alias, fromVersion: fromVersion, toVersion: toVersion)] + release.members)
+                    .map(\.description).joined(separator: ", ")
+            } ?? "\(alias) \(fromVersion) → \(toVersion)"
+        let created = "created: \(moving) by \(strategy)" + (retryOf.map { ", retrying \($0)" } ?? "")
         self.history = [HistoryEntry(at: createdAt, status: .created, message: created + Self.because(reason), by: createdBy)]
         self.updatedAt = createdAt
     }
@@ -194,6 +203,8 @@ public struct Outcome: Sendable, Hashable, Codable {
         case noEvidence = "NoEvidence"
         case manual = "Manual"
         case approvalTimedOut = "ApprovalTimedOut"
+        /// An application was put back on an earlier release at once (`rollback --to`).
+        case restored = "Restored"
         case aliasChanged = "AliasChanged"
     }
 
