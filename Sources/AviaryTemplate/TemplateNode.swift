@@ -82,14 +82,11 @@ extension TemplateNode {
             for item in sequence { items.append(try TemplateNode(item)) }
             return .list(items)
         case .mapping(let mapping):
+            // Yams has already refused duplicate keys.
             var members: [Member] = []
-            var seen: Set<String> = []
             for (key, value) in mapping {
                 guard case .scalar(let scalar) = key else {
                     throw TemplateError("\(position(key))a mapping key must be plain text")
-                }
-                guard seen.insert(scalar.string).inserted else {
-                    throw TemplateError("\(position(key))the key '\(scalar.string)' appears twice in the same mapping")
                 }
                 members.append(Member(key: scalar.string, value: try TemplateNode(value)))
             }
@@ -113,6 +110,10 @@ extension TemplateNode {
             .composer(let context, let problem, let mark, _):
             let during = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
             return "line \(mark.line), column \(mark.column): \(problem)\(during)"
+        case .duplicatedKeysInMapping(let keys, let context):
+            // Its context text is the whole document; only the position is worth showing.
+            let list = keys.map { "'\($0)'" }.joined(separator: ", ")
+            return "line \(context.mark.line), column \(context.mark.column): \(list) appears more than once in the same mapping"
         case .reader(let problem, let offset, _, _):
             return offset.map { "\(problem) at character \($0)" } ?? problem
         default:
