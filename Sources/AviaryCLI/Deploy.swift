@@ -19,14 +19,23 @@ struct Deploy: AsyncParsableCommand {
             With --wait: exit 0 when promoted, 1 when rolled back or failed, 2 on usage errors.
             """)
 
-    @Argument(help: "The function.")
+    @Argument(help: "The function, or a SAM template (template.yaml / .json) to deploy a whole application as one release.")
     var function: String
 
     @Option(help: "The alias to move.")
-    var alias: String
+    var alias: String?
 
     @Option(name: [.customLong("version"), .customLong("to")], help: "The published version to move the alias to.")
-    var version: Int
+    var version: Int?
+
+    @Option(help: "With a template: the application's name (default: the template's folder).")
+    var app: String?
+
+    @Option(name: .customLong("parameter-overrides"), parsing: .upToNextOption, help: "With a template: Key=Value (or ParameterKey=K,ParameterValue=V) for its Parameters.")
+    var parameterOverrides: [String] = []
+
+    @Flag(help: "With a template: print the plan (what changes, the schedule, promotion and rollback times) and change nothing.")
+    var dryRun = false
 
     @Option(name: .customLong("from"), help: "The version the alias must point to now (refused otherwise).")
     var fromVersion: Int?
@@ -106,9 +115,9 @@ struct Deploy: AsyncParsableCommand {
     @OptionGroup var endpoint: EndpointOptions
 
     struct Body: Encodable {
-        var function: String
-        var alias: String
-        var targetVersion: String
+        var function: String?
+        var alias: String?
+        var targetVersion: String?
         var currentVersion: String?
         var strategy: String?
         var environment: String?
@@ -144,7 +153,12 @@ struct Deploy: AsyncParsableCommand {
     }
 
     /// The request, checked here with the server's own parsers so that typos fail before any call.
-    func body() throws -> Body {
+    func body(forTemplate: Bool = false) throws -> Body {
+        if !forTemplate {
+            guard alias != nil, version != nil else {
+                throw ValidationError("deploying a function needs --alias and --version (or give a template.yaml to deploy an application)")
+            }
+        }
         do {
             if let strategy { _ = try Strategy.parse(strategy) }
             if let environment { try EnvironmentPolicy.validateName(environment) }
@@ -179,7 +193,8 @@ struct Deploy: AsyncParsableCommand {
         let customHealth = !allRules.isEmpty || noComparison || alpha != nil || minInvocations != nil || noData != nil
         let customHooks = preTrafficHook != nil || postTrafficHook != nil || hookTimeout != nil
         return Body(
-            function: function, alias: alias, targetVersion: String(version), currentVersion: fromVersion.map(String.init),
+            function: forTemplate ? nil : function, alias: alias, targetVersion: version.map(String.init),
+            currentVersion: fromVersion.map(String.init),
             strategy: strategy, environment: environment,
             approval: requireApproval != nil || canaryWeight != nil || approvalTimeout != nil
                 ? Body.Approval(required: requireApproval, canaryWeight: canaryWeight, timeout: approvalTimeout) : nil,
@@ -194,7 +209,13 @@ struct Deploy: AsyncParsableCommand {
             actor: actor ?? ProcessInfo.processInfo.environment["USER"])
     }
 
+    /// Whether the argument names a template rather than a function.
+    var isTemplate: Bool {
+        [".yaml", ".yml", ".json"].contains { function.lowercased().hasSuffix($0) } || function.contains("/")
+    }
+
     func run() async throws {
+        if isTemplate { return try await deployTemplate() }
         let client = try endpoint.client()
         let request = try body()
         let deployment: DeploymentView
