@@ -38,6 +38,10 @@ extension Deploy {
         }
     }
 
+    static func unchanged(_ entry: (function: FunctionName, alias: AliasName, version: String)) -> ReleaseBody.Unchanged {
+        ReleaseBody.Unchanged(function: entry.function.rawValue, alias: entry.alias.rawValue, version: entry.version)
+    }
+
     /// The application's name: `--app`, else the template's folder.
     func applicationName(_ template: URL) throws -> String {
         let name = app ?? template.deletingLastPathComponent().lastPathComponent
@@ -80,7 +84,17 @@ extension Deploy {
         let outcome = try await deployment.apply(plans)
         outcome.log.forEach(emit)
         guard !outcome.members.isEmpty else {
-            emit("nothing to release: every alias of \(application) already points to what the template describes")
+            // Nothing moves gradually; the state is still recorded as a release when it is new.
+            let (status, data, _) = try await client.raw(
+                "POST", "v1/releases",
+                body: try JSONEncoder().encode(ReleaseBody(application: application, functions: [], unchanged: outcome.unchanged.map(Self.unchanged), settings: settings)))
+            if status == 201, let recorded = try? JSONDecoder().decode(DeploymentView.self, from: data) {
+                emit(recorded.outcome?.message ?? "recorded release \(recorded.release?.number ?? 0)")
+            } else if status == 200 {
+                emit("nothing to release: every alias of \(application) already points to what the template describes")
+            } else {
+                throw CleanExit.failure(String(decoding: data.prefix(500), as: UTF8.self))
+            }
             return
         }
         settings.strategy = strategy?.name
@@ -96,7 +110,7 @@ extension Deploy {
                     function: member.plan.spec.name.rawValue, alias: member.plan.spec.alias!.rawValue, targetVersion: member.version,
                     rules: rules.isEmpty ? nil : rules.map(\.description))
             },
-            unchanged: outcome.unchanged.map { ReleaseBody.Unchanged(function: $0.function.rawValue, alias: $0.alias.rawValue, version: $0.version) },
+            unchanged: outcome.unchanged.map(Self.unchanged),
             settings: settings)
         let release: DeploymentView
         do {

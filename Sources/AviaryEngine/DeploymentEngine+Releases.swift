@@ -81,3 +81,38 @@ extension DeploymentEngine {
         return record
     }
 }
+
+extension DeploymentEngine {
+    /// Records the application's manifest as a new release when it differs from the last release's
+    /// (functions created, aliases moved at once); nil when nothing changed. The manifest's versions must
+    /// be what the aliases point to.
+    public func recordRelease(
+        _ application: String, manifest: [ManifestEntry], note: String, by actor: String?
+    ) async throws -> Deployment? {
+        try ReleaseInfo.validateApplication(application)
+        guard !manifest.isEmpty else { throw DeploymentError.invalidRequest("a release records at least one function") }
+        guard Set(manifest.map(\.function)).count == manifest.count else {
+            throw DeploymentError.invalidRequest("a function appears twice in the release")
+        }
+        for entry in manifest {
+            guard let alias = store.function(entry.function)?.aliases[entry.alias] else {
+                throw DeploymentError.notFound("alias \(entry.function):\(entry.alias) does not exist")
+            }
+            guard alias.functionVersion == .published(entry.version), alias.routing == nil else {
+                throw DeploymentError.aliasNotReady(
+                    "alias \(entry.function):\(entry.alias) points to \(alias.functionVersion), not version \(entry.version)")
+            }
+        }
+        let sorted = manifest.sorted { $0.function.rawValue < $1.function.rawValue }
+        let last = try await store.lastReleaseNumber(application: application)
+        if last > 0, let previous = try await store.release(application: application, number: last)?.release, previous.manifest == sorted {
+            return nil
+        }
+        var generator = SystemRandomNumberGenerator()
+        let record = Deployment.recording(
+            id: DeploymentID.random(using: &generator), application: application, number: last + 1, manifest: sorted, note: note,
+            at: now(), by: actor)
+        try await store.save(record, scope: scope, audit: Self.auditEvents(record, since: nil))
+        return record
+    }
+}

@@ -28,7 +28,17 @@ public struct ReleasesAPI: Sendable {
         let wire = try await decodeAviaryBody(CreateReleaseWire.self, of: request)
         try ReleaseInfo.validateApplication(wire.application)
         guard !wire.functions.isEmpty else {
-            throw DeploymentError.invalidRequest("a release moves at least one function; nothing changed in \(wire.application)")
+            // Nothing to move: the application's state (its first deploy, say) is recorded as a release
+            // if it differs from the last one, so that rollback --to can return to it.
+            let manifest = try (wire.unchanged ?? []).map { entry in
+                let (function, alias, version) = try DeploymentsAPI.target(entry.function, entry.alias, entry.version)
+                return ManifestEntry(function: function, alias: alias, version: version)
+            }
+            let note = wire.settings.description ?? "\(manifest.count) function\(manifest.count == 1 ? "" : "s") as deployed"
+            guard let recorded = try await engine.recordRelease(wire.application, manifest: manifest, note: note, by: context.principal ?? wire.settings.actor) else {
+                return try aviaryJSON(["message": "\(wire.application) is as its last release records it; nothing recorded"])
+            }
+            return try aviaryJSON(deployments.wire(recorded, live: nil), status: .created)
         }
         var members: [ReleaseRequest.Member] = []
         for member in wire.functions {

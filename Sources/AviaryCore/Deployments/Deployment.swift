@@ -205,6 +205,8 @@ public struct Outcome: Sendable, Hashable, Codable {
         case approvalTimedOut = "ApprovalTimedOut"
         /// An application was put back on an earlier release at once (`rollback --to`).
         case restored = "Restored"
+        /// An application's state recorded as a release without a gradual deployment (its first deploy).
+        case recorded = "Recorded"
         case aliasChanged = "AliasChanged"
     }
 

@@ -111,3 +111,24 @@ extension Deployment {
         return deployment
     }
 }
+
+extension Deployment {
+    /// The record of an application's state that no gradual deployment produced (its first deploy, a
+    /// function added, an alias moved at once): a release over as soon as it is written, so that
+    /// `rollback --to` can return to it.
+    public static func recording(
+        id: DeploymentID, application: String, number: Int, manifest: [ManifestEntry], note: String, at now: Timestamp, by actor: String?
+    ) -> Deployment {
+        let lead = manifest[0]
+        var deployment = Deployment(
+            id: id, function: lead.function, alias: lead.alias, fromVersion: lead.version, toVersion: lead.version,
+            strategy: .allAtOnce, prewarm: 0, description: note, createdAt: now, createdBy: actor,
+            release: ReleaseInfo(application: application, number: number, members: [], manifest: manifest))
+        deployment.status = .succeeded
+        deployment.weight = 1
+        let message = "recorded release \(number) of \(application): \(note)"
+        deployment.outcome = Outcome(cause: .recorded, message: message, at: now, by: actor, report: nil)
+        deployment.history.append(HistoryEntry(at: now, status: .succeeded, message: message, by: actor, event: "recorded"))
+        return deployment
+    }
+}
