@@ -85,7 +85,7 @@ struct SlackMessage: Encodable {
 
     init(_ notification: DeploymentNotification) {
         let deployment = notification.deployment
-        let name = "\(deployment.function):\(deployment.alias) \(deployment.fromVersion) → \(deployment.toVersion)"
+        let name = Self.subject(deployment)
         var summary = "\(Self.emoji(notification.event)) \(Self.escape(name)) \(Self.headline(notification))"
         let links = NotificationPayload.links(notification)
         if let links { summary += " — Approve: <\(links.approve)> · Roll back: <\(links.rollback)>" }
@@ -126,6 +126,16 @@ struct SlackMessage: Encodable {
         }
     }
 
+    /// What moves: `orders:live 1 → 2`, or a release's application, number and aliases.
+    static func subject(_ deployment: Deployment) -> String {
+        guard let release = deployment.release else {
+            return "\(deployment.function):\(deployment.alias) \(deployment.fromVersion) → \(deployment.toVersion)"
+        }
+        let targets = deployment.targets
+        let shown = targets.prefix(5).map(\.description).joined(separator: ", ")
+        return "\(release.application) release \(release.number) (\(shown)\(targets.count > 5 ? ", and \(targets.count - 5) more" : ""))"
+    }
+
     /// What happened, after the function, alias and versions.
     static func headline(_ notification: DeploymentNotification) -> String {
         let deployment = notification.deployment
@@ -151,7 +161,9 @@ struct SlackMessage: Encodable {
         let deployment = notification.deployment
         let weight = "\(NotificationPayload.percent(deployment.weight)) on v\(deployment.toVersion)"
         var lines = [
-            "*\(escape("\(deployment.function):\(deployment.alias)"))* v\(deployment.fromVersion) → v\(deployment.toVersion) · "
+            (deployment.release == nil
+                ? "*\(escape("\(deployment.function):\(deployment.alias)"))* v\(deployment.fromVersion) → v\(deployment.toVersion) · "
+                : "*\(escape(subject(deployment)))* · ")
                 + "*\(phrase(notification.event))*",
             "*Strategy:* \(escape(deployment.strategy.name))"
                 + (deployment.gate?.environment.map { " · *Environment:* \(escape($0))" } ?? ""),
@@ -214,6 +226,21 @@ struct WebhookEvent: Encodable {
         let environment: String?
         let metadata: [String: String]
         let outcome: OutcomeFacts?
+        /// Set for a release: the application, its number and every alias it moves.
+        let release: ReleaseFacts?
+    }
+
+    struct ReleaseFacts: Encodable {
+        let application: String
+        let number: Int
+        let functions: [TargetFacts]
+    }
+
+    struct TargetFacts: Encodable {
+        let function: String
+        let alias: String
+        let fromVersion: String
+        let toVersion: String
     }
 
     struct OutcomeFacts: Encodable {
@@ -258,7 +285,16 @@ struct WebhookEvent: Encodable {
             fromVersion: deployment.fromVersion.description, toVersion: deployment.toVersion.description,
             status: deployment.status.rawValue, weight: deployment.weight, strategy: deployment.strategy.name,
             environment: deployment.gate?.environment, metadata: deployment.metadata,
-            outcome: deployment.outcome.map { OutcomeFacts(cause: $0.cause.rawValue, message: $0.message, by: $0.by) })
+            outcome: deployment.outcome.map { OutcomeFacts(cause: $0.cause.rawValue, message: $0.message, by: $0.by) },
+            release: deployment.release.map { release in
+                ReleaseFacts(
+                    application: release.application, number: release.number,
+                    functions: deployment.targets.map {
+                        TargetFacts(
+                            function: $0.function.rawValue, alias: $0.alias.rawValue, fromVersion: $0.fromVersion.description,
+                            toVersion: $0.toVersion.description)
+                    })
+            })
         links = NotificationPayload.links(notification).map {
             Links(approve: $0.approve, rollback: $0.rollback, expiresAt: NotificationPayload.iso8601($0.expiresAt))
         }
