@@ -15,6 +15,7 @@ public struct ApplicationSpec: Sendable, Hashable {
         self.warnings = warnings
     }
 
+    /// The function with this logical id, if the template deploys it.
     public func function(_ logicalID: String) -> FunctionSpec? {
         functions.first { $0.logicalID == logicalID }
     }
