@@ -64,7 +64,8 @@ struct APIClient {
 
     /// One request; the status, body and headers whatever the status.
     func raw(
-        _ method: String, _ path: String, query: [String: String] = [:], body: Data?, headers: [String: String] = [:]
+        _ method: String, _ path: String, query: [String: String] = [:], body: Data?, headers: [String: String] = [:],
+        sendingToken: Bool = true
     ) async throws -> (Int, Data, [AnyHashable: Any]) {
         var components = URLComponents(url: endpoint.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
         if !query.isEmpty { components.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) } }
@@ -75,7 +76,8 @@ struct APIClient {
             request.httpBody = body
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        // The Lambda API takes SigV4 only: the bearer token is Aviary's own API's.
+        if let token, sendingToken { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let data: Data
         let response: URLResponse

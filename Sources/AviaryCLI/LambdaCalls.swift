@@ -127,11 +127,13 @@ struct LambdaCalls {
         _ operation: String, _ method: String, _ path: String, body: [String: Any]? = nil, missingIsNil: Bool = false
     ) async throws -> [String: Any]? {
         let data = try body.map { try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
-        let (status, response, _) = try await client.raw(method, path, body: data, headers: signature(method, path, body: data ?? Data()))
+        let (status, response, headers) = try await client.raw(
+            method, path, body: data, headers: signature(method, path, body: data ?? Data()), sendingToken: false)
         let json = (try? JSONSerialization.jsonObject(with: response)) as? [String: Any]
         if status == 404, missingIsNil { return nil }
         guard (200..<300).contains(status) else {
-            let code = json?["__type"] as? String ?? json?["Type"] as? String ?? "HTTP \(status)"
+            let errorType = headers.first { ($0.key as? String)?.lowercased() == "x-amzn-errortype" }?.value as? String
+            let code = errorType.map { String($0.prefix { $0 != ":" }) } ?? "HTTP \(status)"
             let message = json?["message"] as? String ?? json?["Message"] as? String ?? String(decoding: response.prefix(300), as: UTF8.self)
             let hint = status == 403 && credentials == nil ? " (the server requires SigV4: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)" : ""
             throw CleanExit.failure("\(operation) \(path.split(separator: "/").dropFirst(2).first ?? ""): \(code): \(message)\(hint)")

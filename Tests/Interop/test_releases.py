@@ -243,3 +243,38 @@ def test_a_release_interrupted_by_a_crash_resumes_after_restart(start_server, tm
         assert aliases(lam, app) == {"orders": "2", "users": "2", "carts": "2"}
     finally:
         stop_cleanly(srv)
+
+
+def test_a_template_deploys_to_a_server_that_requires_signatures(start_server, tmp_path):
+    import json
+    import os
+    import subprocess
+
+    from aviary_harness import aviary_bin
+
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({
+        "keys": [{"accessKeyId": "AKIARELEASETEST0001", "secretAccessKey": "release-secret-0001", "user": "ci"}],
+        "tokens": [{"token": "release-token-0001-abcdefghijklmnop", "user": "ci"}],
+    }))
+    srv = start_server(None, "--auth", str(keys))
+    try:
+        app = unique("shop")
+        template = write_app(tmp_path / "shop", {"orders": "good", "users": "good", "carts": "good"})
+        base = {k: v for k, v in os.environ.items() if k not in ("AVIARY_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+        argv = [str(aviary_bin()), "deploy", str(template), "--app", app, "--endpoint", srv.base_url]
+
+        unsigned = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                                  env={**base, "AVIARY_TOKEN": "release-token-0001-abcdefghijklmnop"})
+        assert unsigned.returncode == 1, unsigned
+        assert "MissingAuthenticationTokenException" in unsigned.stderr and "set AWS_ACCESS_KEY_ID" in unsigned.stderr, unsigned.stderr
+
+        signed = subprocess.run(argv, capture_output=True, text=True, timeout=60, env={
+            **base, "AVIARY_TOKEN": "release-token-0001-abcdefghijklmnop",
+            "AWS_ACCESS_KEY_ID": "AKIARELEASETEST0001", "AWS_SECRET_ACCESS_KEY": "release-secret-0001"})
+        assert signed.returncode == 0, signed
+        assert f"recorded release 1 of {app}" in signed.stdout, signed.stdout
+        status, out = api(srv.base_url, "GET", f"/v1/applications/{app}/releases")
+        assert status == 401, "the release list needs the token too"
+    finally:
+        stop_cleanly(srv)
