@@ -33,7 +33,10 @@ struct Status: AsyncParsableCommand {
                 return
             }
             for view in list.deployments {
-                emit("\(view.id)  \(view.function):\(view.alias)  v\(view.currentVersion) → v\(view.targetVersion)  \(view.strategy.name)  \(view.progressLine)")
+                let subject =
+                    view.release.map { "\($0.application) release \($0.number) (\($0.functions.count) function\($0.functions.count == 1 ? "" : "s"))" }
+                    ?? "\(view.function):\(view.alias)  v\(view.currentVersion) → v\(view.targetVersion)"
+                emit("\(view.id)  \(subject)  \(view.strategy.name)  \(view.progressLine)")
             }
         } catch let failure as APIClient.Failure {
             throw CleanExit.failure(failure.description)
@@ -42,7 +45,14 @@ struct Status: AsyncParsableCommand {
 
     static func printDetail(_ view: DeploymentView) {
         emit("deployment  \(view.id)")
-        emit("alias       \(view.function):\(view.alias)  v\(view.currentVersion) → v\(view.targetVersion)")
+        if let release = view.release {
+            emit("release     \(release.number) of \(release.application)")
+            for target in release.functions {
+                emit("  alias     \(target.function):\(target.alias)  v\(target.currentVersion) → v\(target.targetVersion)")
+            }
+        } else {
+            emit("alias       \(view.function):\(view.alias)  v\(view.currentVersion) → v\(view.targetVersion)")
+        }
         emit("strategy    \(view.strategy.name)")
         emit("status      \(view.progressLine)")
         if !view.metadata.isEmpty {
