@@ -53,33 +53,39 @@ extension TemplateNode {
             throw TemplateError("the template is not valid YAML: \(error)")
         }
         guard let root else { throw TemplateError("the template is empty") }
-        return try TemplateNode(root)
+        var budget = maxValues
+        return try convert(root, budget: &budget)
     }
 
-    init(_ node: Node) throws(TemplateError) {
+    /// Far more values than any template holds; YAML aliases can otherwise expand a few lines into
+    /// billions of them.
+    static let maxValues = 1_000_000
+
+    private static func convert(_ node: Node, budget: inout Int) throws(TemplateError) -> TemplateNode {
+        budget -= 1
+        guard budget >= 0 else {
+            throw TemplateError("the template holds more than \(maxValues) values once its YAML aliases are expanded")
+        }
         let tag = node.tag.description
         // `!` alone is YAML's non-specific tag (a quoted scalar), and `tag:yaml.org,…` the standard ones.
-        guard tag.hasPrefix("!"), tag != "!" else {
-            self = try Self.untagged(node)
-            return
-        }
+        guard tag.hasPrefix("!"), tag != "!" else { return try untagged(node, budget: &budget) }
         let name = switch tag {
         case "!Ref": "Ref"
         case "!Condition": "Condition"
         default: "Fn::" + tag.dropFirst()
         }
         let argument: TemplateNode =
-            if case .scalar(let scalar) = node { .scalar(scalar.string) } else { try Self.untagged(node) }
-        self = .intrinsic(Intrinsic(name: name, spelling: tag, argument: argument))
+            if case .scalar(let scalar) = node { .scalar(scalar.string) } else { try untagged(node, budget: &budget) }
+        return .intrinsic(Intrinsic(name: name, spelling: tag, argument: argument))
     }
 
-    private static func untagged(_ node: Node) throws(TemplateError) -> TemplateNode {
+    private static func untagged(_ node: Node, budget: inout Int) throws(TemplateError) -> TemplateNode {
         switch node {
         case .scalar(let scalar):
             return node.tag.description == Tag.Name.null.rawValue ? .null : .scalar(scalar.string)
         case .sequence(let sequence):
             var items: [TemplateNode] = []
-            for item in sequence { items.append(try TemplateNode(item)) }
+            for item in sequence { items.append(try convert(item, budget: &budget)) }
             return .list(items)
         case .mapping(let mapping):
             // Yams has already refused duplicate keys.
@@ -88,7 +94,7 @@ extension TemplateNode {
                 guard case .scalar(let scalar) = key else {
                     throw TemplateError("\(position(key))a mapping key must be plain text")
                 }
-                members.append(Member(key: scalar.string, value: try TemplateNode(value)))
+                members.append(Member(key: scalar.string, value: try convert(value, budget: &budget)))
             }
             if members.count == 1, members[0].key == "Ref" || members[0].key.hasPrefix("Fn::") {
                 return .intrinsic(Intrinsic(name: members[0].key, spelling: members[0].key, argument: members[0].value))

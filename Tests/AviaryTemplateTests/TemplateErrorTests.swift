@@ -116,6 +116,14 @@ import Testing
         #expect(try templateError("- a list") == "a template is a mapping with a Resources section")
     }
 
+    @Test func aliasesThatExpandWithoutEndAreRefused() throws {
+        var yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for level in 1...7 {
+            yaml += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]\n"
+        }
+        #expect(try templateError(yaml) == "the template holds more than 1000000 values once its YAML aliases are expanded")
+    }
+
     @Test func aDeploymentPreferenceNeedsAnAlias() throws {
         #expect(
             try templateError(ordersTemplate("DeploymentPreference:\n  Type: Canary10Percent5Minutes"))
