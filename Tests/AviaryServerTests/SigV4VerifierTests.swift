@@ -1,4 +1,5 @@
 @testable import AviaryServer
+import Crypto
 import Foundation
 import Testing
 
@@ -230,6 +231,93 @@ let botocoreVectors: [SignatureVector] = [
         var vector = awsSuite[0]
         vector.signedHeaders = "x-amz-date"
         #expect(failure { try verify(vector.request()) }?.code == "InvalidSignatureException")
+    }
+}
+
+/// The verifier keeps signing keys by secret and scope, so that it derives each once a day, not per request.
+@Suite struct SigV4SigningKeyCacheTests {
+    static func scope(secret: String = Example.secret, date: String = "20150830") -> SigningKeyCache.Scope {
+        .init(secret: secret, date: date, region: "us-east-1", service: "service")
+    }
+
+    static func derive(_ scope: SigningKeyCache.Scope) -> SymmetricKey {
+        SigV4Verifier.signingKey(secret: scope.secret, scope: [scope.date, scope.region, scope.service, "aws4_request"])
+    }
+
+    /// What a signer makes of a fixed message, to tell which key it holds.
+    static func mac(_ signer: HMAC<SHA256>) -> String {
+        var signer = signer
+        signer.update(data: Data("message".utf8))
+        return SignedRequest.hex(signer.finalize())
+    }
+
+    /// The same, keyed with the signing key of `scope` computed afresh.
+    static func mac(_ scope: SigningKeyCache.Scope) -> String {
+        SignedRequest.hex(HMAC<SHA256>.authenticationCode(for: Data("message".utf8), using: derive(scope)))
+    }
+
+    @Test func aSecondRequestInTheSameScopeReusesTheSigningKey() throws {
+        let verifier = SigV4Verifier(keys: try Example.keys())
+        for _ in 1...2 {
+            let pending = try verifier.check(awsSuite[0].request(), for: .init(region: "us-east-1", service: "service"), now: Example.signedAt)
+            #expect(try pending.verify(body: Data()) == "example")
+        }
+        #expect(verifier.signingKeys.count == 1)
+        let cached = verifier.signingKeys.signer(for: Self.scope()) {
+            Issue.record("the key of a scope already used was derived again")
+            return SymmetricKey(size: .bits256)
+        }
+        #expect(Self.mac(cached) == Self.mac(Self.scope()))
+    }
+
+    @Test func aDifferentSecretOrDateDerivesItsOwnKey() {
+        let cache = SigningKeyCache()
+        var derivations = 0
+        func mac(_ scope: SigningKeyCache.Scope) -> String {
+            Self.mac(
+                cache.signer(for: scope) {
+                    derivations += 1
+                    return Self.derive(scope)
+                })
+        }
+        let first = mac(Self.scope())
+        for scope in [Self.scope(secret: "another-secret"), Self.scope(date: "20150831")] {
+            let other = mac(scope)
+            #expect(other == Self.mac(scope))
+            #expect(other != first)
+        }
+        #expect(derivations == 3)
+        #expect(mac(Self.scope()) == first && derivations == 3)
+    }
+
+    @Test func aNewDayIsSignedWithItsOwnKey() throws {
+        let verifier = SigV4Verifier(keys: try Example.keys())
+        let vector = awsSuite[0]
+        _ = try verifier.check(vector.request(), for: .init(region: nil, service: nil), now: Example.signedAt).verify(body: Data())
+        // The same request a day later: its key must be that day's, not the one cached the day before.
+        let nextDay = SignedRequest(
+            method: "GET", path: "/",
+            headers: [
+                ("Host", vector.host), ("X-Amz-Date", "20150831T123600Z"),
+                (
+                    "Authorization",
+                    vector.authorization(signature: String(repeating: "0", count: 64), scope: "20150831/us-east-1/service/aws4_request")
+                ),
+            ])
+        let pending = try verifier.check(nextDay, for: .init(region: nil, service: nil), now: Example.signedAt + 86_400)
+        #expect(Self.mac(pending.signer) == Self.mac(Self.scope(date: "20150831")))
+        #expect(verifier.signingKeys.count == 2)
+    }
+
+    @Test func theCacheStartsOverBeyondItsCapacity() {
+        let cache = SigningKeyCache()
+        for day in 0..<SigningKeyCache.capacity {
+            _ = cache.signer(for: Self.scope(date: "day\(day)")) { SymmetricKey(size: .bits256) }
+        }
+        #expect(cache.count == SigningKeyCache.capacity)
+        let scope = Self.scope(date: "one-more")
+        #expect(Self.mac(cache.signer(for: scope) { Self.derive(scope) }) == Self.mac(scope))
+        #expect(cache.count == 1)
     }
 }
 

@@ -77,9 +77,8 @@ struct AuthMiddleware: RouterMiddleware {
 
     /// The user the request's credentials belong to; the body, if read, is put back for the route.
     func authenticate(_ request: inout Request, surface: Surface) async throws -> String {
-        let authorization = request.headers[.authorization]
         if surface == .aviary {
-            guard let authorization else { throw AuthFailure.credentialsRequired }
+            guard let authorization = request.headers[.authorization] else { throw AuthFailure.credentialsRequired }
             if authorization.lowercased().hasPrefix("bearer ") {
                 let token = authorization.dropFirst("bearer ".count).trimmingCharacters(in: .whitespaces)
                 guard let user = verifier.keys.user(forToken: token) else { throw AuthFailure.unknownToken }
@@ -112,6 +111,8 @@ extension SignedRequest {
         if !headers.contains(where: { $0.name == "host" }), let authority = request.head.authority {
             headers.append((name: "host", value: authority))
         }
-        self.init(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", headers: headers)
+        self.init(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", headers: [])
+        // Set directly: canonical names are lower-case already.
+        self.headers = headers
     }
 }

@@ -26,22 +26,46 @@ public struct SignedRequest: Sendable {
 
     /// The canonical request up to, not including, the payload hash (which may need the body).
     func canonicalRequestPrefix(signedHeaders: [String]) -> String {
-        var lines = [method.uppercased(), Self.canonicalURI(path), Self.canonicalQuery(query)]
+        var out = ""
+        out.reserveCapacity(256)
+        out += method.uppercased()
+        out += "\n"
+        out += Self.canonicalURI(path)
+        out += "\n"
+        out += Self.canonicalQuery(query)
+        out += "\n"
         for name in signedHeaders {
+            out += name
+            out += ":"
             // Several fields of one name are joined with commas; each value trimmed, inner runs of
             // whitespace collapsed to one space (SigV4's "Trimall").
-            let values = headers.filter { $0.name == name }.map { $0.value.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
-            lines.append("\(name):\(values.joined(separator: ","))")
+            var first = true
+            for header in headers where header.name == name {
+                if !first { out += "," }
+                first = false
+                // A value of visible ASCII alone has nothing to trim or collapse: most are taken as they are.
+                if header.value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x80 }) {
+                    out += header.value
+                } else {
+                    out += header.value.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+                }
+            }
+            out += "\n"
         }
-        lines.append("")
-        lines.append(signedHeaders.joined(separator: ";"))
-        return lines.joined(separator: "\n") + "\n"
+        out += "\n"
+        for (index, name) in signedHeaders.enumerated() {
+            if index > 0 { out += ";" }
+            out += name
+        }
+        out += "\n"
+        return out
     }
 
     /// The path with `.`/`..` segments and empty segments removed, then URI-encoded once more: services other
     /// than S3 sign the already-encoded path encoded a second time (`%3A` becomes `%253A`).
     static func canonicalURI(_ rawPath: String) -> String {
         guard !rawPath.isEmpty else { return "/" }
+        guard hasSegmentsToRemove(rawPath) else { return uriEncode(rawPath.utf8, keepingSlash: true) }
         var segments: [Substring] = []
         for segment in rawPath.split(separator: "/", omittingEmptySubsequences: true) where segment != "." {
             if segment == ".." {
@@ -52,40 +76,77 @@ public struct SignedRequest: Sendable {
         }
         let leading = rawPath.hasPrefix("/") ? "/" : ""
         let trailing = rawPath.hasSuffix("/") && !segments.isEmpty ? "/" : ""
-        return uriEncode(Array((leading + segments.joined(separator: "/") + trailing).utf8), keepingSlash: true)
+        return uriEncode((leading + segments.joined(separator: "/") + trailing).utf8, keepingSlash: true)
+    }
+
+    /// Whether the path has a `.` or `..` segment, or an empty one other than before a leading or after a
+    /// trailing `/`: most paths have none, and normalising would leave them as they are.
+    static func hasSegmentsToRemove(_ rawPath: String) -> Bool {
+        var length = 0
+        var dots = 0
+        var isFirst = true
+        for byte in rawPath.utf8 {
+            if byte == UInt8(ascii: "/") {
+                if (length == 0 && !isFirst) || (length == dots && length > 0 && length <= 2) { return true }
+                (length, dots, isFirst) = (0, 0, false)
+            } else {
+                length += 1
+                if byte == UInt8(ascii: ".") { dots += 1 }
+            }
+        }
+        return length == dots && length > 0 && length <= 2
     }
 
     /// Each name and value decoded and re-encoded the AWS way, pairs sorted by name then value; a name
     /// without `=` has an empty value.
     static func canonicalQuery(_ rawQuery: String) -> String {
-        rawQuery.split(separator: "&", omittingEmptySubsequences: true)
+        let pairs = rawQuery.split(separator: "&", omittingEmptySubsequences: true)
             .map { pair -> (String, String) in
                 let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let value = parts.count > 1 ? parts[1] : ""
-                return (uriEncode(percentDecoded(parts[0]), keepingSlash: false), uriEncode(percentDecoded(value), keepingSlash: false))
+                return (canonicalQueryComponent(parts[0]), parts.count > 1 ? canonicalQueryComponent(parts[1]) : "")
             }
             .sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
-            .map { "\($0.0)=\($0.1)" }
-            .joined(separator: "&")
+        var out = ""
+        for (index, (name, value)) in pairs.enumerated() {
+            if index > 0 { out += "&" }
+            out += name
+            out += "="
+            out += value
+        }
+        return out
+    }
+
+    /// A query name or value decoded and re-encoded; one of unreserved characters alone already is.
+    static func canonicalQueryComponent(_ text: Substring) -> String {
+        text.utf8.allSatisfy(isUnreserved) ? String(text) : uriEncode(percentDecoded(text), keepingSlash: false)
+    }
+
+    static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+            true
+        default: false
+        }
     }
 
     /// RFC 3986 encoding as SigV4 wants it: unreserved characters kept, every other byte `%XX` upper-case.
-    static func uriEncode(_ bytes: [UInt8], keepingSlash: Bool) -> String {
-        let hex = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.append(byte)
-            case UInt8(ascii: "/") where keepingSlash:
-                out.append(byte)
-            default:
-                out.append(contentsOf: [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+    static func uriEncode(_ bytes: some Collection<UInt8>, keepingSlash: Bool) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 3) { out in
+            var count = 0
+            for byte in bytes {
+                if isUnreserved(byte) || (keepingSlash && byte == UInt8(ascii: "/")) {
+                    out[count] = byte
+                    count += 1
+                } else {
+                    out[count] = UInt8(ascii: "%")
+                    out[count + 1] = hexDigit(byte >> 4, uppercase: true)
+                    out[count + 2] = hexDigit(byte & 0xF, uppercase: true)
+                    count += 3
+                }
             }
+            return count
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// `%XX` escapes decoded to bytes; anything else, including a malformed escape, kept as it is.
@@ -117,15 +178,24 @@ public struct SignedRequest: Sendable {
         }
     }
 
+    static func hexDigit(_ nibble: UInt8, uppercase: Bool) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : (uppercase ? UInt8(ascii: "A") : UInt8(ascii: "a")) + nibble - 10
+    }
+
     /// Lower-case hex of the SHA-256 of `data`: the payload hash and the canonical request's digest.
     static func sha256Hex(_ data: some DataProtocol) -> String {
         hex(SHA256.hash(data: data))
     }
 
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in bytes { out.append(contentsOf: [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]]) }
-        return String(decoding: out, as: UTF8.self)
+    static func hex(_ bytes: some ContiguousBytes) -> String {
+        bytes.withUnsafeBytes { bytes in
+            String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+                for (index, byte) in bytes.enumerated() {
+                    out[2 * index] = hexDigit(byte >> 4, uppercase: false)
+                    out[2 * index + 1] = hexDigit(byte & 0xF, uppercase: false)
+                }
+                return bytes.count * 2
+            }
+        }
     }
 }
