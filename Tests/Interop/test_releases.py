@@ -278,3 +278,37 @@ def test_a_template_deploys_to_a_server_that_requires_signatures(start_server, t
         assert status == 401, "the release list needs the token too"
     finally:
         stop_cleanly(srv)
+
+
+def test_a_release_to_a_gated_environment_holds_every_alias_until_one_approval(srv, tmp_path):
+    import urllib.parse
+
+    from aviary_harness import raw_request
+
+    lam = lambda_client(srv.base_url)
+    app = unique("shop")
+    root = tmp_path / "shop"
+    template = write_app(root, {"orders": "good", "users": "good", "carts": "good"})
+    assert deploy(srv, template, app).returncode == 0
+    write_app(root, {"orders": "v2", "users": "v2"})
+    status, _ = api(srv.base_url, "PUT", "/v1/environments/prod", {"canaryWeight": 0.25})
+    assert status == 200
+    started = deploy(srv, template, app, "--env", "prod", "--strategy", "canary:10%:1s", "--min-invocations", "0", "--prewarm", "0")
+    assert started.returncode == 0, started.describe()
+    release_id = re.search(r"\((d-[A-Z0-9]{9})\)", started.stdout).group(1)
+    waiting = wait_status(srv.base_url, release_id, "AwaitingApproval", timeout=15)
+    assert aliases(lam, app) == {"orders": "1+{'2': 0.25}", "users": "1+{'2': 0.25}", "carts": "1"}
+    links = waiting["approval"]["links"]
+
+    status, _, page = raw_request(srv.base_url, "GET", urllib.parse.urlsplit(links["approve"]).path)
+    assert status == 200 and app.encode() in page
+    form = urllib.parse.urlencode({"name": "release-manager"})
+    status, _, page = raw_request(srv.base_url, "POST", urllib.parse.urlsplit(links["approve"]).path, form,
+                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200, page
+    done = wait_finished(srv.base_url, release_id, timeout=20)
+    assert done["status"] == "Succeeded", history_text(done)
+    assert aliases(lam, app) == {"orders": "2", "users": "2", "carts": "1"}
+    status, audit = api(srv.base_url, "GET", f"/v1/audit?deployment={release_id}&limit=100")
+    approvals = [e for e in audit["entries"] if e["action"] == "deployment.approved"]
+    assert len(approvals) == 1 and approvals[0]["actor"] == "release-manager", approvals
