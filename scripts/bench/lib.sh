@@ -44,3 +44,29 @@ stop_processes() {
     wait "$pid" 2>/dev/null || true
   done
 }
+
+# run_child OUT CMD...: runs CMD in the background writing OUT (stdout+stderr) and waits, so INT/TERM
+# are handled at once (cleanup stops it). Returns CMD's status.
+run_child() {
+  local out=$1 rc=0
+  shift
+  "$@" >"$out" 2>&1 &
+  CHILD_PID=$!
+  wait "$CHILD_PID" || rc=$?
+  CHILD_PID=""
+  return "$rc"
+}
+
+# apt_install PACKAGE: installs a Debian package (the caller's $WORK holds the log).
+apt_install() {
+  local package=$1 sudo=""
+  command -v apt-get >/dev/null 2>&1 || die "$package is missing and apt-get is not available; install $package"
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  log "installing $package (apt-get)"
+  if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "$package" >"$WORK/apt.log" 2>&1; then
+    log "apt-get install failed; running apt-get update and retrying"
+    $sudo apt-get update >>"$WORK/apt.log" 2>&1 || { cat "$WORK/apt.log" >&2; die "apt-get update failed"; }
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y "$package" >>"$WORK/apt.log" 2>&1 \
+      || { cat "$WORK/apt.log" >&2; die "apt-get install $package failed"; }
+  fi
+}
