@@ -54,7 +54,6 @@ extension Deploy {
     }
 
     func deployTemplate() async throws {
-        if alias != nil || version != nil { throw ValidationError("--alias and --version are for one function; a template names its aliases") }
         let file = URL(fileURLWithPath: function, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL
         let application = try applicationName(file)
         let spec: ApplicationSpec

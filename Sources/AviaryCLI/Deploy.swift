@@ -153,12 +153,21 @@ struct Deploy: AsyncParsableCommand {
     }
 
     /// The request, checked here with the server's own parsers so that typos fail before any call.
-    func body(forTemplate: Bool = false) throws -> Body {
-        if !forTemplate {
+    /// Checked before `run`, so that a usage error prints this command's usage.
+    func validate() throws {
+        if isTemplate {
+            if alias != nil || version != nil { throw ValidationError("--alias and --version are for one function; a template names its aliases") }
+        } else {
             guard alias != nil, version != nil else {
                 throw ValidationError("deploying a function needs --alias and --version (or give a template.yaml to deploy an application)")
             }
+            if app != nil || dryRun || !parameterOverrides.isEmpty {
+                throw ValidationError("--app, --dry-run and --parameter-overrides are for templates")
+            }
         }
+    }
+
+    func body(forTemplate: Bool = false) throws -> Body {
         do {
             if let strategy { _ = try Strategy.parse(strategy) }
             if let environment { try EnvironmentPolicy.validateName(environment) }
