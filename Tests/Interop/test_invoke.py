@@ -520,3 +520,28 @@ def test_an_error_posted_without_a_json_body_takes_its_type_from_the_header(lam)
     response, body = invoke(lam, name)
     assert response["FunctionError"] == "Unhandled"
     assert body == {"errorType": "Custom.Failure", "errorMessage": "plain text, not json"}
+
+
+def test_max_memory_used_follows_the_functions_peak(lam):
+    """REPORT's Max Memory Used is the process's peak, also between the kernel's peak readings (which
+    Aviary takes at most once a second): an allocation right after a small invocation still shows."""
+    name = unique("maxmem")
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", MemorySize=512,
+                        Code={"ZipFile": zip_of({"app.py": (
+                            "held = []\n"
+                            "def handler(event, context):\n"
+                            "    block = bytearray(event['mb'] * 1024 * 1024)\n"
+                            "    held.append(block)\n"
+                            "    return len(held)\n")})})
+
+    def max_memory(mb: int) -> int:
+        response = lam.invoke(FunctionName=name, Payload=json.dumps({"mb": mb}).encode(), LogType="Tail")
+        log = base64.b64decode(response["LogResult"]).decode()
+        report = next(line for line in log.splitlines() if line.startswith("REPORT"))
+        return int(report.split("Max Memory Used: ", 1)[1].split(" MB", 1)[0])
+
+    small = max_memory(1)
+    assert 5 <= small < 100, small
+    large = max_memory(120)   # within a second of the first reading: seen through the resident size
+    assert large >= small + 115, (small, large)
+    assert max_memory(0) >= large, "the peak never goes down"
