@@ -61,7 +61,13 @@ extension LambdaAPI {
     /// The `{FunctionName}` path segment, URL-decoded and parsed in any of its forms.
     func identifier(_ context: LambdaRequestContext) throws -> FunctionIdentifier {
         let raw = try context.parameters.require("name")
-        return try FunctionIdentifier(parsing: raw.removingPercentEncoding ?? raw, scope: scope)
+        return try FunctionIdentifier(parsing: Self.percentDecoded(raw), scope: scope)
+    }
+
+    /// A path parameter as the client meant it (ARNs arrive as `arn%3Aaws%3A…`). Most names have no `%`,
+    /// and Foundation's decoding is a visible cost on the invoke path, so it runs only when needed.
+    static func percentDecoded(_ raw: String) -> String {
+        raw.utf8.contains(UInt8(ascii: "%")) ? raw.removingPercentEncoding ?? raw : raw
     }
 
     /// The identifier combined with `?Qualifier=`.
@@ -85,7 +91,7 @@ extension LambdaAPI {
 
     func aliasName(_ context: LambdaRequestContext) throws -> AliasName {
         let raw = try context.parameters.require("alias")
-        return try AliasName(validating: raw.removingPercentEncoding ?? raw)
+        return try AliasName(validating: Self.percentDecoded(raw))
     }
 
     /// Decodes a JSON body of at most `limit` bytes; an empty body reads as `{}`.
