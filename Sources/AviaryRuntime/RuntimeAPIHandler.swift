@@ -86,7 +86,7 @@ final class RuntimeAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
         headers.add(name: "Lambda-Runtime-Aws-Request-Id", value: invocation.requestID)
         headers.add(name: "Lambda-Runtime-Deadline-Ms", value: String(environment.deadlineMilliseconds(for: invocation.requestID)))
         headers.add(name: "Lambda-Runtime-Invoked-Function-Arn", value: invocation.invokedFunctionARN)
-        headers.add(name: "Lambda-Runtime-Trace-Id", value: "Root=1-\(invocation.requestID.prefix(8))-\(String(invocation.requestID.filter { $0 != "-" }.suffix(24)));Sampled=0")
+        headers.add(name: "Lambda-Runtime-Trace-Id", value: Self.traceID(invocation.requestID))
         if let clientContext = invocation.clientContext {
             headers.add(name: "Lambda-Runtime-Client-Context", value: clientContext)
         }
@@ -111,6 +111,13 @@ final class RuntimeAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
         headers.add(name: "Content-Length", value: String(body.readableBytes))
         if !head.isKeepAlive { headers.add(name: "Connection", value: "close") }
         write(status: HTTPResponseStatus(statusCode: status), headers: headers, body: body, context: context)
+    }
+
+    /// X-Ray's `Root=1-<8 hex>-<24 hex>` made from the request id, over its UTF-8 (per-character String
+    /// filtering showed on the invoke path).
+    static func traceID(_ requestID: String) -> String {
+        let hex = requestID.utf8.filter { $0 != UInt8(ascii: "-") }
+        return "Root=1-\(requestID.prefix(8))-\(String(decoding: hex.suffix(24), as: UTF8.self));Sampled=0"
     }
 
     static func describe(_ status: Int) -> (type: String, message: String) {
