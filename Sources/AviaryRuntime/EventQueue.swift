@@ -63,6 +63,9 @@ public final class EventQueue: Service, Sendable {
         } onGracefulShutdown: {
             self.stopping.withLock { $0 = true }
             self.doorbell.ring()
+            // Events running now are stopped rather than waited for (up to their functions' timeouts):
+            // they stay stored and run again after the restart.
+            self.runtime.stopEnvironments()
         }
     }
 
@@ -100,6 +103,8 @@ public final class EventQueue: Service, Sendable {
                 try await store.events.remove(requestID: event.requestID)
                 return
             }
+            // Interrupted by the shutdown, not failed: the stored event runs again, without losing an attempt.
+            if stopping.withLock({ $0 }) { return }
         } catch let error as LambdaError where error.code == .tooManyRequests {
             // Throttles are retried without using up an attempt, as AWS does.
             event.dueAt = Timestamp(millisecondsSince1970: RegistryStore.systemNow().millisecondsSince1970 + 1000)

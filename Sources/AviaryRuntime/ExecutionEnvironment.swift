@@ -308,6 +308,13 @@ public final class ExecutionEnvironment: Sendable {
         for waiter in waiters { waiter.resume(returning: false) }
         terminated.parked?.succeed(nil)
         if let pid { _ = Foundation.kill(-pid, SIGKILL) }
+        // The session has forgotten what was in flight: it ends here, as the process's exit would end it.
+        if let inFlight = terminated.completion {
+            inFlight.continuation.resume(returning: .functionError(Self.json([
+                "errorType": "Runtime.ExitError",
+                "errorMessage": "RequestId: \(inFlight.invocation.requestID) Error: Runtime exited with error: signal: killed",
+            ])))
+        }
     }
 
     // MARK: Helpers

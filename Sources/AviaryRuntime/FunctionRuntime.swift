@@ -83,6 +83,12 @@ public final class FunctionRuntime: Service, Sendable {
         }
     }
 
+    /// Stops every environment now; what they were running ends as a crash. For shutdown: the Event
+    /// queue stops before the runtime and must not wait out a function's timeout.
+    public func stopEnvironments() {
+        for environment in live.withLock({ Array($0.values) }) { environment.kill() }
+    }
+
     /// Checks every live environment's deadline a few times a tenth of a second: timeouts fire at most
     /// `sweepInterval` late, and invocations schedule nothing.
     private func enforceTimeouts() async {

@@ -106,3 +106,40 @@ def test_a_pending_retry_survives_a_restart(start_server, tmp_path):
     again = start_server(data, "--async-retry-delay", "3")
     wait_for(lambda: attempts(work) == ["attempt-1", "attempt-2"], 20, "the retry after the restart")
     assert again.stop() == 0
+
+
+SLOW_FIRST = '''
+import os, time
+
+def handler(event, context):
+    folder = event["dir"]
+    attempt = len([f for f in os.listdir(folder) if f.startswith("attempt-")]) + 1
+    with open(os.path.join(folder, f"attempt-{attempt}"), "w") as marker:
+        marker.write(context.aws_request_id)
+    if attempt == 1:
+        time.sleep(8)
+    return attempt
+'''
+
+
+def test_a_running_event_does_not_hold_up_shutdown_and_runs_again_after_the_restart(start_server, tmp_path):
+    data = tmp_path / "data"
+    work = tmp_path / "work"
+    work.mkdir()
+    srv = start_server(data)
+    lam = lambda_client(srv.base_url)
+    name = unique("slow-event")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("app.py", date_time=(2024, 1, 1, 0, 0, 0)), SLOW_FIRST)
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", Timeout=10,
+                        Code={"ZipFile": buf.getvalue()}, Publish=True)
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    send_event(lam, name, {"dir": str(work)})
+    wait_for(lambda: attempts(work) == ["attempt-1"], 20, "the first attempt to start")
+    started = time.monotonic()
+    assert srv.stop(timeout=5) == 0, "SIGTERM must not wait out the function's 8 s"
+    assert time.monotonic() - started < 4
+    again = start_server(data)
+    wait_for(lambda: attempts(work) == ["attempt-1", "attempt-2"], 20, "the interrupted event again after the restart")
+    assert again.stop() == 0
