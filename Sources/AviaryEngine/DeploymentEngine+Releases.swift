@@ -89,6 +89,14 @@ extension DeploymentEngine {
     public func recordRelease(
         _ application: String, manifest: [ManifestEntry], note: String, by actor: String?
     ) async throws -> Deployment? {
+        // On the serial queue, as every release: two records at once cannot take the same number.
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Deployment?, any Error>, Never>) in
+            queue.yield(.record(application: application, manifest: manifest, note: note, actor: actor) { continuation.resume(returning: $0) })
+        }
+        return try result.get()
+    }
+
+    func record(_ application: String, manifest: [ManifestEntry], note: String, by actor: String?) async throws -> Deployment? {
         try ReleaseInfo.validateApplication(application)
         guard !manifest.isEmpty else { throw DeploymentError.invalidRequest("a release records at least one function") }
         guard Set(manifest.map(\.function)).count == manifest.count else {

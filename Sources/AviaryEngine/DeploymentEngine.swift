@@ -116,6 +116,7 @@ public final class DeploymentEngine: Service, Sendable {
         case create(DeploymentRequest, retryOf: DeploymentID?, Reply)
         case event(DeploymentID, DeploymentEvent, Reply?)
         case restore(application: String, number: Int, actor: String?, reason: String?, @Sendable (Result<Deployment?, any Error>) -> Void)
+        case record(application: String, manifest: [ManifestEntry], note: String, actor: String?, @Sendable (Result<Deployment?, any Error>) -> Void)
         case tick
     }
 
@@ -296,6 +297,12 @@ public final class DeploymentEngine: Service, Sendable {
         case .restore(let application, let number, let actor, let reason, let reply):
             do {
                 reply(.success(try await restore(application, to: number, by: actor, reason: reason, group: &group)))
+            } catch {
+                reply(.failure(error))
+            }
+        case .record(let application, let manifest, let note, let actor, let reply):
+            do {
+                reply(.success(try await record(application, manifest: manifest, note: note, by: actor)))
             } catch {
                 reply(.failure(error))
             }
