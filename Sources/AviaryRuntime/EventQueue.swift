@@ -89,7 +89,7 @@ public final class EventQueue: Service, Sendable {
                             header: { _ in nil }, event: { try? JSONSerialization.jsonObject(with: payload, options: [.fragmentsAllowed]) },
                             clientContext: { nil })
                     },
-                    draw: { Double.random(in: 0..<1) })
+                    draw: FastRandom.unitInterval)
             }
             let configuration = function.configuration(of: version) ?? resolution.configuration
             let invocation = Invocation(

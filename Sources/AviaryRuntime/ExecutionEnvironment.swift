@@ -21,6 +21,8 @@ public final class ExecutionEnvironment: Sendable {
     public let version: VersionSelector
     public let configuration: FunctionConfiguration
     public let logStream: LogStream
+    /// The event loop serving this environment's Runtime API.
+    let eventLoop: any EventLoop
     private let spawnedAt: ContinuousClock.Instant
 
     struct InFlight {
@@ -61,13 +63,14 @@ public final class ExecutionEnvironment: Sendable {
 
     init(
         id: String, function: FunctionName, version: VersionSelector, configuration: FunctionConfiguration,
-        logStream: LogStream
+        logStream: LogStream, eventLoop: any EventLoop
     ) {
         self.id = id
         self.function = function
         self.version = version
         self.configuration = configuration
         self.logStream = logStream
+        self.eventLoop = eventLoop
         self.spawnedAt = .now
     }
 
@@ -95,7 +98,7 @@ public final class ExecutionEnvironment: Sendable {
     /// starts a fresh one.
     func invoke(_ invocation: Invocation, timeout: Duration, initTimeout: Duration) async -> InvocationResult? {
         let started = ContinuousClock.now
-        let logStart = logStream.size
+        let logStart = invocation.keepsLogTail ? logStream.size : nil
         let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<InvocationOutcome?, Never>) in
             begin(invocation, continuation: continuation, timeout: timeout, initTimeout: initTimeout)
         }
@@ -113,7 +116,7 @@ public final class ExecutionEnvironment: Sendable {
         logStream.write("END RequestId: \(invocation.requestID)\n" + report + "\n")
         return InvocationResult(
             outcome: outcome, executedVersion: version, duration: duration, logStream: logStream,
-            logRange: logStart..<logStream.size)
+            logRange: logStart.map { $0..<logStream.size })
     }
 
     private func begin(

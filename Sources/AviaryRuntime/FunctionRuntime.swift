@@ -22,7 +22,7 @@ public final class FunctionRuntime: Service, Sendable {
     public let metrics = MetricsRecorder()
     private let launches: AsyncStream<Launch>
     private let launchQueue: AsyncStream<Launch>.Continuation
-    private let pools = Mutex<[PoolKey: [IdleEnvironment]]>([:])
+    private let pools = Mutex<[PoolKey: Pool]>([:])
     private let live = Mutex<[String: ExecutionEnvironment]>([:])
     private let running = Mutex<(total: Int, perFunction: [FunctionName: Int])>((0, [:]))
     /// Aviary's own URL, once the server listens: functions' SDKs reach Lambda and CodeDeploy there.
@@ -31,7 +31,13 @@ public final class FunctionRuntime: Service, Sendable {
     struct PoolKey: Hashable {
         let function: FunctionName
         let version: VersionSelector
-        let revisionId: String
+    }
+
+    /// The idle environments of one version, all running the configuration `revisionId` (a `$LATEST` that
+    /// changed gets a new revision; environments of an older one are never used again).
+    struct Pool {
+        var revisionId: String
+        var idle: [IdleEnvironment] = []
     }
 
     struct IdleEnvironment {
@@ -107,12 +113,13 @@ public final class FunctionRuntime: Service, Sendable {
             let now = ContinuousClock.now
             let expired = pools.withLock { pools in
                 var expired: [ExecutionEnvironment] = []
-                for (key, idle) in pools {
-                    let (old, fresh) = idle.reduce(into: ([IdleEnvironment](), [IdleEnvironment]())) { result, entry in
+                for (key, pool) in pools {
+                    let (old, fresh) = pool.idle.reduce(into: ([IdleEnvironment](), [IdleEnvironment]())) { result, entry in
                         if now - entry.since >= settings.idleTimeout { result.0.append(entry) } else { result.1.append(entry) }
                     }
                     expired += old.map(\.environment)
-                    pools[key] = fresh.isEmpty ? nil : fresh
+                    pools[key]?.idle = fresh
+                    if fresh.isEmpty { pools[key] = nil }
                 }
                 return expired
             }
@@ -138,9 +145,9 @@ public final class FunctionRuntime: Service, Sendable {
             throw error
         }
         defer { releaseSlot(function) }
-        let key = PoolKey(function: function, version: version, revisionId: configuration.revisionId)
+        let key = PoolKey(function: function, version: version)
         for _ in 0..<3 {
-            var environment = takeIdle(key)
+            var environment = takeIdle(key, revisionId: configuration.revisionId)
             if environment == nil {
                 environment = try await startEnvironment(function: function, version: version, configuration: configuration)
             }
@@ -148,9 +155,7 @@ public final class FunctionRuntime: Service, Sendable {
             guard let result = await environment.invoke(
                 invocation, timeout: .seconds(configuration.timeout), initTimeout: settings.initTimeout)
             else { continue }  // it died between being pooled and being used: take another
-            if !environment.isDead {
-                pools.withLock { $0[key, default: []].append(IdleEnvironment(environment: environment, since: .now)) }
-            }
+            if !environment.isDead { pool(environment, key: key) }
             if case .functionError = result.outcome {
                 metrics.recordInvocation(metricsKey, duration: result.duration, failed: true)
             } else {
@@ -167,8 +172,16 @@ public final class FunctionRuntime: Service, Sendable {
     public func prewarm(
         function: FunctionName, version: VersionSelector, configuration: FunctionConfiguration, count: Int
     ) async -> Int {
-        let key = PoolKey(function: function, version: version, revisionId: configuration.revisionId)
-        let idle = pools.withLock { $0[key]?.filter { !$0.environment.isDead }.count ?? 0 }
+        let key = PoolKey(function: function, version: version)
+        let (idle, stale) = pools.withLock { pools -> (Int, [IdleEnvironment]) in
+            guard let pool = pools[key] else { return (0, []) }
+            guard pool.revisionId == configuration.revisionId else {
+                pools[key] = Pool(revisionId: configuration.revisionId)
+                return (0, pool.idle)
+            }
+            return (pool.idle.filter { !$0.environment.isDead }.count, [])
+        }
+        for old in stale { old.environment.kill() }
         guard idle < count else { return idle }
         return await withTaskGroup(of: Bool.self) { group in
             for _ in idle..<count {
@@ -192,7 +205,7 @@ public final class FunctionRuntime: Service, Sendable {
                         return first ?? false
                     }
                     guard ready, !environment.isDead else { return false }
-                    self.pools.withLock { $0[key, default: []].append(IdleEnvironment(environment: environment, since: .now)) }
+                    self.pool(environment, key: key)
                     return true
                 }
             }
@@ -222,22 +235,43 @@ public final class FunctionRuntime: Service, Sendable {
         }
     }
 
-    /// An idle environment for `key`. Idle environments of the same version with an older configuration
-    /// (a `$LATEST` that changed) can never be used again: they are stopped here.
-    private func takeIdle(_ key: PoolKey) -> ExecutionEnvironment? {
-        let (environment, stale) = pools.withLock { pools -> (ExecutionEnvironment?, [ExecutionEnvironment]) in
-            var stale: [ExecutionEnvironment] = []
-            for other in pools.keys
-            where other.function == key.function && other.version == key.version && other.revisionId != key.revisionId {
-                stale += pools.removeValue(forKey: other)?.map(\.environment) ?? []
+    /// An idle environment of `key` running configuration `revisionId`, preferably one whose Runtime API
+    /// is served on the calling thread's event loop: handing the event over and taking the answer back then
+    /// need no thread hop. Idle environments of an older configuration (a `$LATEST` that changed) can
+    /// never be used again: they are stopped here.
+    private func takeIdle(_ key: PoolKey, revisionId: String) -> ExecutionEnvironment? {
+        let (environment, stale) = pools.withLock { pools -> (ExecutionEnvironment?, [IdleEnvironment]) in
+            guard var pool = pools.removeValue(forKey: key) else { return (nil, []) }
+            guard pool.revisionId == revisionId else {
+                pools[key] = Pool(revisionId: revisionId)
+                return (nil, pool.idle)
             }
-            while let entry = pools[key]?.popLast() {
-                if !entry.environment.isDead { return (entry.environment, stale) }
+            defer { pools[key] = pool }
+            while let index = pool.idle.lastIndex(where: { $0.environment.eventLoop.inEventLoop }) ?? pool.idle.indices.last {
+                let entry = pool.idle.remove(at: index)
+                if !entry.environment.isDead { return (entry.environment, []) }
             }
-            return (nil, stale)
+            return (nil, [])
         }
-        for old in stale { old.kill() }
+        for old in stale { old.environment.kill() }
         return environment
+    }
+
+    /// Puts an environment that finished an invocation (or warmed up) back among the idle ones, unless its
+    /// configuration has been replaced meanwhile.
+    private func pool(_ environment: ExecutionEnvironment, key: PoolKey) {
+        let revisionId = environment.configuration.revisionId
+        let accepted = pools.withLock { pools in
+            let entry = IdleEnvironment(environment: environment, since: .now)
+            guard let pool = pools[key] else {
+                pools[key] = Pool(revisionId: revisionId, idle: [entry])
+                return true
+            }
+            guard pool.revisionId == revisionId else { return false }
+            pools[key]!.idle.append(entry)
+            return true
+        }
+        if !accepted { environment.kill() }
     }
 
     /// Binds a Runtime API listener, prepares code, scratch folder and log stream, and queues the process.
@@ -248,9 +282,11 @@ public final class FunctionRuntime: Service, Sendable {
         let day = Self.streamDay()
         let stream = try LogStream(
             directory: settings.logRoot.appendingPathComponent(function.rawValue), name: "\(day)/[\(version)]\(id)")
-        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        // The calling thread's loop: the caller (and the connection it came from) is likely to call again.
+        let eventLoop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
         let environment = ExecutionEnvironment(
-            id: id, function: function, version: version, configuration: configuration, logStream: stream)
+            id: id, function: function, version: version, configuration: configuration, logStream: stream,
+            eventLoop: eventLoop)
         let listener = try await ServerBootstrap(group: eventLoop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)

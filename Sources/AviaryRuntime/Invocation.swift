@@ -9,12 +9,19 @@ public struct Invocation: Sendable {
     public let invokedFunctionARN: String
     /// Decoded `X-Amz-Client-Context` JSON, passed as `Lambda-Runtime-Client-Context`.
     public let clientContext: String?
+    /// Whether the caller reads the end of the invocation's log (`LogType: Tail`); only then is where it
+    /// starts and ends in the log stream looked up.
+    public let keepsLogTail: Bool
 
-    public init(requestID: String, payload: ByteBuffer, invokedFunctionARN: String, clientContext: String? = nil) {
+    public init(
+        requestID: String, payload: ByteBuffer, invokedFunctionARN: String, clientContext: String? = nil,
+        keepsLogTail: Bool = false
+    ) {
         self.requestID = requestID
         self.payload = payload
         self.invokedFunctionARN = invokedFunctionARN
         self.clientContext = clientContext
+        self.keepsLogTail = keepsLogTail
     }
 }
 
@@ -32,11 +39,12 @@ public struct InvocationResult: Sendable {
     public let executedVersion: VersionSelector
     public let duration: Duration
     let logStream: LogStream
-    /// The invocation's bytes in its log stream, from START to the end of REPORT.
-    let logRange: Range<Int64>
+    /// The invocation's bytes in its log stream, from START to the end of REPORT, when the invocation
+    /// `keepsLogTail`.
+    let logRange: Range<Int64>?
 
-    /// The end of the invocation's log (for `LogType: Tail`), read only when asked for.
+    /// The end of the invocation's log (for `LogType: Tail`): empty unless the invocation `keepsLogTail`.
     public func logTail(bytes: Int) -> [UInt8] {
-        logStream.read(logRange, last: bytes)
+        logRange.map { logStream.read($0, last: bytes) } ?? []
     }
 }

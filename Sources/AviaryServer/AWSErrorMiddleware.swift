@@ -1,4 +1,5 @@
 import AviaryCore
+import AviaryRuntime
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -16,7 +17,7 @@ struct AWSErrorMiddleware: RouterMiddleware {
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         var context = context
-        let requestID = Self.makeRequestID()
+        let requestID = FastRandom.uuid()
         context.requestID = requestID
         let started = ContinuousClock.now
         var response: Response
@@ -44,28 +45,6 @@ struct AWSErrorMiddleware: RouterMiddleware {
             "\(request.method) \(request.uri.path) \(response.status.code)",
             metadata: ["request_id": "\(requestID)", "ms": "\((ContinuousClock.now - started).milliseconds)"])
         return response
-    }
-
-    /// A random UUID in AWS's lower-case form, formatted by hand (Foundation's `uuidString` goes through
-    /// `sprintf`, a visible cost at tens of thousands of requests per second).
-    static func makeRequestID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        var bytes = [UInt8](repeating: UInt8(ascii: "-"), count: 36)
-        var index = 0
-        for (word, nibbles) in [(high, 16), (low, 16)] {
-            for shift in stride(from: (nibbles - 1) * 4, through: 0, by: -4) {
-                if index == 8 || index == 13 || index == 18 || index == 23 { index += 1 }
-                var nibble = Int((word >> UInt64(shift)) & 0xF)
-                if index == 14 { nibble = 4 }  // version 4
-                if index == 19 { nibble = 8 | (nibble & 0x3) }  // RFC 4122 variant
-                bytes[index] = hex[nibble]
-                index += 1
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Maps framework errors (no route, body too large, malformed input) to Lambda error codes.

@@ -39,7 +39,7 @@ struct FunctionURLs: Sendable {
                         header: { name in HTTPField.Name(name).flatMap { request.headers[$0] } }, event: { nil },
                         clientContext: { nil })
                 },
-                draw: { Double.random(in: 0..<1) })
+                draw: FastRandom.unitInterval)
         }
         let configuration = function.configuration(of: version) ?? resolution.configuration
         let path = "/" + context.parameters.getCatchAll().joined(separator: "/")

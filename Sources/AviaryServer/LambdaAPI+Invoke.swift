@@ -36,13 +36,8 @@ extension LambdaAPI {
                 .requestEntityTooLarge,
                 "Request must be smaller than \(Self.maxInvokePayload) bytes for the InvokeFunction operation")
         }
-        var event: Any?
-        if payload.readableBytes > 0 {
-            do {
-                event = try JSONSerialization.jsonObject(with: Data(buffer: payload), options: [.fragmentsAllowed])
-            } catch {
-                throw LambdaError(.invalidRequestContent, "Could not parse request body into json: \(error.localizedDescription)")
-            }
+        if payload.readableBytes > 0, let failure = payload.withUnsafeReadableBytes(JSONValidation.firstFailure(in:)) {
+            throw LambdaError(.invalidRequestContent, "Could not parse request body into json: \(failure)")
         }
         let clientContext = try request.headers[.amzClientContext].map { encoded throws(LambdaError) -> String in
             guard let data = Data(base64Encoded: encoded), let text = String(data: data, encoding: .utf8) else {
@@ -61,10 +56,11 @@ extension LambdaAPI {
             version = alias.pick(
                 key: {
                     alias.sticky?.key(
-                        header: { _ in nil }, event: { event },
+                        header: { _ in nil },
+                        event: { try? JSONSerialization.jsonObject(with: Data(buffer: payload), options: [.fragmentsAllowed]) },
                         clientContext: { clientContext.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } })
                 },
-                draw: { Double.random(in: 0..<1) })
+                draw: FastRandom.unitInterval)
             configuration = function.configuration(of: version) ?? configuration
         }
         if invocationType == "DryRun" { return Response(status: .noContent) }
@@ -85,7 +81,7 @@ extension LambdaAPI {
             requestID: context.requestID,
             payload: payload.readableBytes > 0 ? payload : ByteBuffer(string: "{}"),
             invokedFunctionARN: id.qualifier == nil ? scope.functionARN(id.name) : invokedARN,
-            clientContext: clientContext)
+            clientContext: clientContext, keepsLogTail: logType == "Tail")
         let result = try await runtime.invoke(
             function: id.name, alias: resolution.alias?.name, version: version, configuration: configuration,
             reservedConcurrency: function.reservedConcurrency, invocation: invocation)
