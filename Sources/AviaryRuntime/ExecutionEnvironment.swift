@@ -1,6 +1,6 @@
 public import AviaryCore
 import Foundation
-public import NIOCore
+import NIOCore
 import NIOPosix
 import Synchronization
 import SystemPackage

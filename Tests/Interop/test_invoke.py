@@ -310,6 +310,96 @@ def test_a_provided_runtime_that_breaks_the_protocol_is_answered_and_cannot_harm
         assert "bootstrap handled" in base64.b64decode(response["LogResult"]).decode()
 
 
+WIRE_RUNTIME = r'''
+import json, os, socket
+
+HOST, PORT = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
+BASE = "/2018-06-01/runtime"
+
+
+def connect():
+    return socket.create_connection((HOST, int(PORT)), timeout=10)
+
+
+def read_response(sock, buffered=b""):
+    """One HTTP response: (status, headers, body, rest of the bytes read)."""
+    data = buffered
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise EOFError(f"connection closed after {data!r}")
+        data += chunk
+    head, _, data = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    while len(data) < length:
+        data += sock.recv(65536)
+    return status, headers, data[:length], data[length:]
+
+
+def closed(sock):
+    try:
+        return sock.recv(1) == b""
+    except OSError:
+        return True
+
+
+while True:
+    report = {}
+    # A /next pipelined with a bad route: answered in order, the event first, on one connection.
+    main = connect()
+    main.sendall(f"GET {BASE}/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n"
+                 f"GET {BASE}/nonsense HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    status, headers, event, rest = read_response(main)
+    request_id = headers["lambda-runtime-aws-request-id"]
+    report["next"] = [status, headers["content-type"], json.loads(event)]
+    status, headers, body, rest = read_response(main, rest)
+    report["pipelined"] = [status, json.loads(body)["errorType"]]
+    # Bytes that are not HTTP: 400, and that connection is closed; the server carries on.
+    junk = connect()
+    junk.sendall(b"\x00\x01 this is not http\r\n\r\n")
+    status, headers, body, _ = read_response(junk)
+    report["garbage"] = [status, closed(junk)]
+    # HTTP/1.0 without keep-alive: answered, then closed.
+    old = connect()
+    old.sendall(f"POST {BASE}/invocation/unknown-id/response HTTP/1.0\r\nContent-Length: 2\r\n\r\n{{}}".encode())
+    status, headers, body, _ = read_response(old)
+    report["http10"] = [status, headers.get("connection"), closed(old)]
+    # The answer, posted the way curl posts big bodies: Expect: 100-continue, the body only after 100.
+    answer = json.dumps({"report": report, "padding": "x" * 2000}).encode()
+    main.sendall(f"POST {BASE}/invocation/{request_id}/response HTTP/1.1\r\nHost: x\r\n"
+                 f"Content-Type: application/json\r\nExpect: 100-continue\r\n"
+                 f"Content-Length: {len(answer)}\r\n\r\n".encode())
+    status, _, _, rest = read_response(main, rest)
+    assert status == 100, status
+    main.sendall(answer)
+    status, _, body, _ = read_response(main, rest)
+    assert status == 202 and json.loads(body) == {"status": "OK"}, (status, body)
+    for sock in (main, junk, old):
+        sock.close()
+'''
+
+
+def test_the_runtime_api_answers_pipelined_malformed_http10_and_expect_continue_requests(lam):
+    """A runtime speaking raw HTTP: pipelined requests in order, garbage refused with 400 and the
+    connection closed, HTTP/1.0 closed after its answer, Expect: 100-continue answered before the body."""
+    name = unique("wire")
+    bootstrap = f'#!/bin/sh\nexec "{sys.executable}" "$LAMBDA_TASK_ROOT/runtime.py"\n'
+    lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="unused",
+                        Code={"ZipFile": executable_zip({"bootstrap": bootstrap, "runtime.py": WIRE_RUNTIME})})
+    for n in range(2):
+        response, body = invoke(lam, name, {"n": n})
+        assert "FunctionError" not in response, body
+        report = body["report"]
+        assert report["next"] == [200, "application/json", {"n": n}]
+        assert report["pipelined"] == [404, "UnknownOperation"]
+        assert report["garbage"] == [400, True]
+        assert report["http10"] == [400, "close", True]
+        assert body["padding"] == "x" * 2000
+
+
 def test_a_provided_function_without_a_bootstrap_fails_clearly(lam):
     name = unique("nobootstrap")
     lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="unused",
