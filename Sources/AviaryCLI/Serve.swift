@@ -193,7 +193,7 @@ public struct Serve: AsyncParsableCommand {
 
     public func run() async throws {
         let settings = try settings(environment: ProcessInfo.processInfo.environment)
-        var logger = Logger(label: "aviary")
+        var logger = Logger(label: "aviary", factory: ServerLogHandler.init(label:))
         logger.logLevel = settings.logLevel
 
         let dataDir = try DataDirectory.open(settings.dataDir)

@@ -21,8 +21,11 @@ public struct FunctionIdentifier: Sendable, Hashable {
     public init(parsing raw: String, scope: AccountScope, field: String = "functionName", maxLength: Int = 256)
         throws(LambdaError)
     {
-        let invalid = LambdaError.patternMismatch(value: raw, field: field, pattern: Patterns.functionName)
-        guard raw.count <= maxLength else { throw .tooLong(value: raw, field: field, max: maxLength) }
+        // Made only when needed: the message is formatted on creation (this runs on every Invoke).
+        var invalid: LambdaError { .patternMismatch(value: raw, field: field, pattern: Patterns.functionName) }
+        guard raw.utf8.count <= maxLength || raw.count <= maxLength else {
+            throw .tooLong(value: raw, field: field, max: maxLength)
+        }
         var parts = raw.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         if parts.first == "arn" {
             // arn : partition : lambda : region : account : function : name [: qualifier]

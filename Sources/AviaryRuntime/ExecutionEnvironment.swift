@@ -383,8 +383,15 @@ public final class ExecutionEnvironment: Sendable {
     /// The decimal number after `key` in a small `/proc` file (or, with an empty key, its `field`th
     /// space-separated number, from 0), scanned as bytes.
     static func number(in file: SystemPackage.FileDescriptor, after key: [UInt8], field: Int = 0) -> Int? {
-        var buffer = [UInt8](repeating: 0, count: 2048)
-        let count = (try? buffer.withUnsafeMutableBytes { try file.read(fromAbsoluteOffset: 0, into: $0) }) ?? 0
+        // `statm` is a line of a few numbers; `status` about 1.5 KB, its `VmHWM` within the first 2 KB.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: key.isEmpty ? 256 : 2048) { buffer in
+            let count = (try? file.read(fromAbsoluteOffset: 0, into: UnsafeMutableRawBufferPointer(buffer))) ?? 0
+            return number(in: UnsafeBufferPointer(rebasing: buffer[..<count]), after: key, field: field)
+        }
+    }
+
+    static func number(in buffer: UnsafeBufferPointer<UInt8>, after key: [UInt8], field: Int) -> Int? {
+        let count = buffer.count
         guard count > key.count else { return nil }
         var index = 0
         if !key.isEmpty {

@@ -98,13 +98,15 @@ final class RuntimeAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func route(_ request: Request, context: ChannelHandlerContext) {
         answering = true
         let head = request.head
-        var path = Substring(head.uri)
-        if let query = path.firstIndex(of: "?") { path = path[..<query] }
-        guard path.hasPrefix(Self.prefix) else {
-            return reply(404, error: "UnknownOperation", message: "No Runtime API route \(head.method) \(path)", to: head, context: context)
+        // Over the URI's UTF-8: Character-based searching (grapheme breaking) showed on this path.
+        let uri = head.uri.utf8
+        let path = uri[..<(uri.firstIndex(of: UInt8(ascii: "?")) ?? uri.endIndex)]
+        guard path.starts(with: Self.prefix.utf8) else {
+            return reply(404, error: "UnknownOperation", message: "No Runtime API route \(head.method) \(Substring(path))", to: head, context: context)
         }
-        let route = path.dropFirst(Self.prefix.count)
-        if head.method == .GET, route == "invocation/next" {
+        let route = path.dropFirst(Self.prefix.utf8.count)
+        let invocation = "invocation/".utf8
+        if head.method == .GET, route.elementsEqual("invocation/next".utf8) {
             let promise = context.eventLoop.makePromise(of: Invocation?.self)
             // The promise completes on this channel's event loop, where handler and context may be used.
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -117,27 +119,28 @@ final class RuntimeAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
                 }
             }
             environment.nextRequested(promise)
-        } else if head.method == .POST, route == "init/error" {
+        } else if head.method == .POST, route.elementsEqual("init/error".utf8) {
             let errorType = head.headers.first(name: "Lambda-Runtime-Function-Error-Type")
             reply(environment.initErrorPosted(body: request.body, errorType: errorType), to: head, context: context)
-        } else if head.method == .POST, route.hasPrefix("invocation/"), let slash = route.lastIndex(of: "/"),
-            case let action = route[route.index(after: slash)...], action == "response" || action == "error",
-            case let requestID = route[route.index(route.startIndex, offsetBy: "invocation/".count)..<slash],
-            !requestID.isEmpty, !requestID.contains("/")
+        } else if head.method == .POST, route.starts(with: invocation), let slash = route.lastIndex(of: UInt8(ascii: "/")),
+            case let action = route[route.index(after: slash)...],
+            case let isError = action.elementsEqual("error".utf8), isError || action.elementsEqual("response".utf8),
+            case let requestID = route[route.index(route.startIndex, offsetBy: invocation.count)..<slash],
+            !requestID.isEmpty, !requestID.contains(UInt8(ascii: "/"))
         {
+            let requestID = String(Substring(requestID))
             if request.bodyTooLarge {
-                environment.responseTooLarge(requestID: String(requestID))
+                environment.responseTooLarge(requestID: requestID)
                 return reply(
                     413, error: "RequestEntityTooLarge",
                     message: "Response payload size exceeded maximum allowed payload size (\(Self.maxBodyBytes) bytes).",
                     to: head, context: context)
             }
             let errorType = head.headers.first(name: "Lambda-Runtime-Function-Error-Type")
-            let status = environment.resultPosted(
-                requestID: String(requestID), body: request.body, isError: action == "error", errorType: errorType)
+            let status = environment.resultPosted(requestID: requestID, body: request.body, isError: isError, errorType: errorType)
             reply(status, to: head, context: context)
         } else {
-            reply(404, error: "UnknownOperation", message: "No Runtime API route \(head.method) \(path)", to: head, context: context)
+            reply(404, error: "UnknownOperation", message: "No Runtime API route \(head.method) \(Substring(path))", to: head, context: context)
         }
     }
 
