@@ -28,7 +28,8 @@ public final class ExecutionEnvironment: Sendable {
     struct InFlight {
         let invocation: Invocation
         let timeout: Duration
-        let continuation: CheckedContinuation<InvocationOutcome?, Never>
+        /// Called once with the outcome, or nil if the environment could not take the invocation.
+        let finish: @Sendable (InvocationOutcome?) -> Void
     }
 
     private struct State {
@@ -91,18 +92,28 @@ public final class ExecutionEnvironment: Sendable {
 
     // MARK: Invoking
 
-    /// Runs one invocation; nil if the environment cannot take it (busy or dead), so the caller uses another.
+    /// Runs one invocation and calls `completion` with its result, or with nil if the environment cannot
+    /// take it (busy or dead), so the caller uses another. `completion` runs on the thread that ends the
+    /// invocation (usually the event loop of this environment's Runtime API), or at once when refused.
     ///
     /// Enforces the function's timeout (plus `initTimeout` while the runtime has not asked for work yet):
     /// when it expires the process group is killed and the environment is dead; the next invocation
     /// starts a fresh one.
-    func invoke(_ invocation: Invocation, timeout: Duration, initTimeout: Duration) async -> InvocationResult? {
+    func invoke(
+        _ invocation: Invocation, timeout: Duration, initTimeout: Duration,
+        completion: @escaping @Sendable (InvocationResult?) -> Void
+    ) {
         let started = ContinuousClock.now
         let logStart = invocation.keepsLogTail ? logStream.size : nil
-        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<InvocationOutcome?, Never>) in
-            begin(invocation, continuation: continuation, timeout: timeout, initTimeout: initTimeout)
+        begin(invocation, timeout: timeout, initTimeout: initTimeout) { outcome in
+            completion(outcome.map { self.finished(invocation, outcome: $0, started: started, logStart: logStart) })
         }
-        guard let outcome else { return nil }
+    }
+
+    /// Writes END and REPORT and makes the result.
+    private func finished(
+        _ invocation: Invocation, outcome: InvocationOutcome, started: ContinuousClock.Instant, logStart: Int64?
+    ) -> InvocationResult {
         let (initDuration, pid, deliveredAt, coldStart) = state.withLock { state in
             state.completed += 1
             return (state.initDuration, state.processID, state.deliveredAt, state.completed == 1)
@@ -120,16 +131,16 @@ public final class ExecutionEnvironment: Sendable {
     }
 
     private func begin(
-        _ invocation: Invocation, continuation: CheckedContinuation<InvocationOutcome?, Never>, timeout: Duration,
-        initTimeout: Duration
+        _ invocation: Invocation, timeout: Duration, initTimeout: Duration,
+        finish: @escaping @Sendable (InvocationOutcome?) -> Void
     ) {
-        let inFlight = InFlight(invocation: invocation, timeout: timeout, continuation: continuation)
+        let inFlight = InFlight(invocation: invocation, timeout: timeout, finish: finish)
         let action = state.withLock { state in
             state.deliveredAt = nil
             return state.session.invoke(requestID: invocation.requestID, completion: inFlight)
         }
         if case .unavailable = action {
-            continuation.resume(returning: nil)
+            finish(nil)
             return
         }
         // Before the runtime can see the event, so its output follows this line.
@@ -190,7 +201,7 @@ public final class ExecutionEnvironment: Sendable {
 
     private func fail(_ inFlight: InFlight, message: String) {
         logStream.write(message + "\n")
-        inFlight.continuation.resume(returning: .functionError(Self.json(["errorMessage": message])))
+        inFlight.finish(.functionError(Self.json(["errorMessage": message])))
     }
 
     static func seconds(_ duration: Duration) -> String {
@@ -242,7 +253,7 @@ public final class ExecutionEnvironment: Sendable {
         case .complete(let inFlight):
             let outcome: InvocationOutcome =
                 isError ? .functionError(Self.errorBody(body, errorType: errorType)) : .success(body)
-            inFlight.continuation.resume(returning: outcome)
+            inFlight.finish(outcome)
             return 202
         case .invalidRequestID: return 400
         case .invalidStateTransition: return 403
@@ -256,7 +267,7 @@ public final class ExecutionEnvironment: Sendable {
             return action
         }
         if case .complete(let inFlight) = action {
-            inFlight.continuation.resume(returning: .functionError(Self.json([
+            inFlight.finish(.functionError(Self.json([
                 "errorMessage": "Response payload size exceeded maximum allowed payload size (\(RuntimeAPIHandler.maxBodyBytes) bytes).",
                 "errorType": "Function.ResponseSizeTooLarge",
             ])))
@@ -297,7 +308,7 @@ public final class ExecutionEnvironment: Sendable {
                 "errorMessage": "RequestId: \(inFlight.invocation.requestID) Error: Runtime exited with error: \(status)",
             ])
         }
-        inFlight.continuation.resume(returning: .functionError(body))
+        inFlight.finish(.functionError(body))
     }
 
     /// Kills the whole process group (the runtime and anything it started).
@@ -313,7 +324,7 @@ public final class ExecutionEnvironment: Sendable {
         if let pid { _ = Foundation.kill(-pid, SIGKILL) }
         // The session has forgotten what was in flight: it ends here, as the process's exit would end it.
         if let inFlight = terminated.completion {
-            inFlight.continuation.resume(returning: .functionError(Self.json([
+            inFlight.finish(.functionError(Self.json([
                 "errorType": "Runtime.ExitError",
                 "errorMessage": "RequestId: \(inFlight.invocation.requestID) Error: Runtime exited with error: signal: killed",
             ])))

@@ -137,33 +137,82 @@ public final class FunctionRuntime: Service, Sendable {
         function: FunctionName, alias: AliasName? = nil, version: VersionSelector, configuration: FunctionConfiguration,
         reservedConcurrency: Int? = nil, invocation: Invocation
     ) async throws -> InvocationResult {
-        let metricsKey = MetricsRecorder.Key(function: function, alias: alias, executedVersion: version)
+        try await withCheckedThrowingContinuation { continuation in
+            invoke(
+                function: function, alias: alias, version: version, configuration: configuration,
+                reservedConcurrency: reservedConcurrency, invocation: invocation
+            ) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// `invoke` for callers on an event loop that answer from a callback: with a warm environment the
+    /// event is handed over and `completion` runs on the thread that receives the function's answer (the
+    /// environment's event loop), without a task; a cold start runs in a task.
+    public func invoke(
+        function: FunctionName, alias: AliasName? = nil, version: VersionSelector, configuration: FunctionConfiguration,
+        reservedConcurrency: Int? = nil, invocation: Invocation,
+        completion: @escaping @Sendable (Result<InvocationResult, any Error>) -> Void
+    ) {
+        let call = Call(
+            function: function, version: version, configuration: configuration, invocation: invocation,
+            metricsKey: MetricsRecorder.Key(function: function, alias: alias, executedVersion: version),
+            completion: completion)
         do {
             try acquireSlot(function, reserved: reservedConcurrency)
         } catch {
-            metrics.recordThrottle(metricsKey)
-            throw error
+            metrics.recordThrottle(call.metricsKey)
+            return completion(.failure(error))
         }
-        defer { releaseSlot(function) }
-        let key = PoolKey(function: function, version: version)
-        for _ in 0..<3 {
-            var environment = takeIdle(key, revisionId: configuration.revisionId)
-            if environment == nil {
-                environment = try await startEnvironment(function: function, version: version, configuration: configuration)
+        attempt(call, number: 1)
+    }
+
+    /// One invocation on its way through `attempt` and `run`.
+    private struct Call: Sendable {
+        let function: FunctionName
+        let version: VersionSelector
+        let configuration: FunctionConfiguration
+        let invocation: Invocation
+        let metricsKey: MetricsRecorder.Key
+        let completion: @Sendable (Result<InvocationResult, any Error>) -> Void
+
+        var poolKey: PoolKey { PoolKey(function: function, version: version) }
+    }
+
+    /// Up to three environments are tried: a pooled one may die between being pooled and being used.
+    private func attempt(_ call: Call, number: Int) {
+        guard number <= 3 else {
+            releaseSlot(call.function)
+            return call.completion(.failure(RuntimeError("no execution environment could take the invocation")))
+        }
+        if let environment = takeIdle(call.poolKey, revisionId: call.configuration.revisionId) {
+            return run(call, on: environment, attempt: number)
+        }
+        Task {
+            do {
+                let environment = try await startEnvironment(
+                    function: call.function, version: call.version, configuration: call.configuration)
+                run(call, on: environment, attempt: number)
+            } catch {
+                releaseSlot(call.function)
+                call.completion(.failure(error))
             }
-            guard let environment else { continue }
-            guard let result = await environment.invoke(
-                invocation, timeout: .seconds(configuration.timeout), initTimeout: settings.initTimeout)
-            else { continue }  // it died between being pooled and being used: take another
-            if !environment.isDead { pool(environment, key: key) }
+        }
+    }
+
+    private func run(_ call: Call, on environment: ExecutionEnvironment, attempt number: Int) {
+        environment.invoke(
+            call.invocation, timeout: .seconds(call.configuration.timeout), initTimeout: settings.initTimeout
+        ) { result in
+            guard let result else { return self.attempt(call, number: number + 1) }
+            if !environment.isDead { self.pool(environment, key: call.poolKey) }
             if case .functionError = result.outcome {
-                metrics.recordInvocation(metricsKey, duration: result.duration, failed: true)
+                self.metrics.recordInvocation(call.metricsKey, duration: result.duration, failed: true)
             } else {
-                metrics.recordInvocation(metricsKey, duration: result.duration, failed: false)
+                self.metrics.recordInvocation(call.metricsKey, duration: result.duration, failed: false)
             }
-            return result
+            self.releaseSlot(call.function)
+            call.completion(.success(result))
         }
-        throw RuntimeError("no execution environment could take the invocation")
     }
 
     /// Makes sure `count` idle environments of a version are ready before it takes traffic: starts the
