@@ -213,8 +213,10 @@ public struct Serve: AsyncParsableCommand {
         let router = buildRouter(
             store: store, code: code, runtime: runtime, events: events, engine: engine, scope: settings.scope,
             auth: settings.auth, approvalNetworks: settings.approvalNetworks)
+        let invokeAPI = LambdaAPI(store: store, code: code, runtime: runtime, events: events, scope: settings.scope)
         let app = Application(
             router: router,
+            server: aviaryHTTPServer(api: invokeAPI, signedRequests: settings.auth != nil, logger: logger),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "aviary"),
             // Stopped in reverse order: the engine before the notifier, so its last announcements go out.
             services: [runtime, events, notifier, engine],

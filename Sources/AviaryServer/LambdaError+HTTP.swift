@@ -28,6 +28,10 @@ extension LambdaError {
     }
 
     func response(requestID: String) -> Response {
+        reply(requestID: requestID).response
+    }
+
+    func reply(requestID: String) -> LambdaAPI.InvokeReply {
         var body: [String: String] = [
             "Type": status.code >= 500 ? "Service" : "User",
             messageKey: message,
@@ -39,7 +43,7 @@ extension LambdaError {
         headers[.amznErrorType] = code.rawValue
         headers[.amznRequestID] = requestID
         if code == .tooManyRequests { headers[.retryAfter] = "1" }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return LambdaAPI.InvokeReply(status: status, headers: headers, body: ByteBuffer(bytes: data))
     }
 }
 
