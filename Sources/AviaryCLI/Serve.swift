@@ -216,7 +216,7 @@ public struct Serve: AsyncParsableCommand {
         let invokeAPI = LambdaAPI(store: store, code: code, runtime: runtime, events: events, scope: settings.scope)
         let app = Application(
             router: router,
-            server: aviaryHTTPServer(api: invokeAPI, signedRequests: settings.auth != nil, logger: logger),
+            server: aviaryHTTPServer(api: invokeAPI, auth: settings.auth, logger: logger),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "aviary"),
             // Stopped in reverse order: the engine before the notifier, so its last announcements go out.
             services: [runtime, events, notifier, engine],

@@ -10,15 +10,17 @@ import NIOHTTPTypes
 import Synchronization
 
 /// The HTTP server Aviary runs: Hummingbird's HTTP/1.1 server, with Invoke answered by
-/// `InvokeChannelHandler` unless requests must be signed (signatures are checked by the router's
-/// middleware).
-public func aviaryHTTPServer(api: LambdaAPI, signedRequests: Bool, logger: Logger) -> HTTPServerBuilder {
-    if signedRequests { return .http1() }
-    return .http1(configuration: .init(additionalChannelHandlers: [InvokeChannelHandler(api: api, logger: logger)]))
+/// `InvokeChannelHandler`. With `auth`, its signatures are checked as the router's `AuthMiddleware` checks
+/// them.
+public func aviaryHTTPServer(api: LambdaAPI, auth: AuthKeys?, logger: Logger) -> HTTPServerBuilder {
+    let authentication = auth.map { AuthMiddleware(keys: $0, region: api.scope.region) }
+    return .http1(configuration: .init(additionalChannelHandlers: [
+        InvokeChannelHandler(api: api, authentication: authentication, logger: logger)
+    ]))
 }
 
-/// Answers unsigned `RequestResponse` and `DryRun` Invoke requests on the connection's event loop, ahead
-/// of the router; every other request passes through untouched.
+/// Answers `RequestResponse` and `DryRun` Invoke requests on the connection's event loop, ahead of the
+/// router; every other request passes through untouched.
 ///
 /// Invoke is the hot path: through the router each call crossed Hummingbird's async channel bridge,
 /// router and middleware and waited in a task, which cost more server time than the Runtime API's two
@@ -36,6 +38,8 @@ final class InvokeChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
     typealias OutboundOut = HTTPResponsePart
 
     private let api: LambdaAPI
+    /// With `--auth`: the SigV4 check, the same as the router's.
+    private let authentication: AuthMiddleware?
     private let logger: Logger
 
     private struct Invoke {
@@ -65,9 +69,12 @@ final class InvokeChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var readDeferred = false
     /// Graceful shutdown asked connections to finish while an Invoke was answered: passed on after it.
     private var quiesceDeferred = false
+    /// A parse error that came after an Invoke being answered: the router answers it (400), after ours.
+    private var errorDeferred: (any Error)?
 
-    init(api: LambdaAPI, logger: Logger) {
+    init(api: LambdaAPI, authentication: AuthMiddleware?, logger: Logger) {
         self.api = api
+        self.authentication = authentication
         self.logger = logger
     }
 
@@ -87,18 +94,19 @@ final class InvokeChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
         }
     }
 
-    private func handle(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+    /// Takes `part` as part of an Invoke answered here, or passes it on to the router (returns true).
+    @discardableResult
+    private func handle(_ part: HTTPRequestPart, context: ChannelHandlerContext) -> Bool {
         switch part {
         case .head(let head):
             if routerRequests == 0, let name = Self.invokedFunction(head) {
                 state = .reading(Invoke(head: head, name: name, body: context.channel.allocator.buffer(capacity: 0)))
-            } else {
-                state = .forwarding
-                routerRequests += 1
-                context.fireChannelRead(wrapInboundOut(part))
+                return false
             }
+            state = .forwarding
+            routerRequests += 1
         case .body(var chunk):
-            guard case .reading(var invoke) = state else { return context.fireChannelRead(wrapInboundOut(part)) }
+            guard case .reading(var invoke) = state else { break }
             state = .idle  // the body buffer is now referenced once: appending does not copy it
             if invoke.tooLarge || invoke.body.readableBytes + chunk.readableBytes > LambdaAPI.maxInvokePayload {
                 invoke.tooLarge = true
@@ -107,14 +115,18 @@ final class InvokeChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
                 invoke.body.writeBuffer(&chunk)
             }
             state = .reading(invoke)
+            return false
         case .end:
             guard case .reading(let invoke) = state else {
                 state = .idle
-                return context.fireChannelRead(wrapInboundOut(part))
+                break
             }
             state = .answering
             answer(invoke, context: context)
+            return false
         }
+        context.fireChannelRead(wrapInboundOut(part))
+        return true
     }
 
     /// The function name segment of `POST /2015-03-31/functions/{name}/invocations`, for the invocation
@@ -160,6 +172,17 @@ final class InvokeChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
                     let (handler, context) = bound.value
                     handler.respond(reply, requestID: requestID, started: started, closing: closing, head: invoke.head, context: context)
                 }
+            }
+        }
+        if let authentication {
+            do throws(AuthFailure) {
+                let pending = try authentication.verifier.check(
+                    SignedRequest(invoke.head), for: .init(region: authentication.region, service: "lambda"), now: Date())
+                // An oversized body was dropped while read: refused below, as the route refuses it.
+                if !invoke.tooLarge { _ = try pending.verify(body: invoke.body.readableBytesView) }
+            } catch {
+                logger.debug("refused: \(error.code)", metadata: ["path": "\(invoke.head.path ?? "")", "request_id": "\(requestID)"])
+                return finish(.success(error.reply(for: .lambda)))
             }
         }
         if invoke.tooLarge { return finish(.failure(LambdaAPI.payloadTooLarge())) }
@@ -210,8 +233,15 @@ final class InvokeChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private func drain(context: ChannelHandlerContext) {
         guard !draining else { return }
         draining = true
+        var passedOn = false
         while !isAnswering, let part = held.popFirst() {
-            handle(part, context: context)
+            passedOn = handle(part, context: context) || passedOn
+        }
+        // The router's channel hands reads on when a read completes: this is outside a read.
+        if passedOn { context.fireChannelReadComplete() }
+        if !isAnswering, held.isEmpty, let error = errorDeferred {
+            errorDeferred = nil
+            context.fireErrorCaught(error)
         }
         draining = false
         if !isAnswering, readDeferred {
@@ -242,6 +272,14 @@ final class InvokeChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if isAnswering || !held.isEmpty {
+            errorDeferred = errorDeferred ?? error
+        } else {
+            context.fireErrorCaught(error)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -108,6 +108,20 @@ def test_boto3_signed_invoke_works_and_a_wrong_key_is_refused(auth_server):
     err = call_error(signed_client(auth_server.base_url, secret="wrong").invoke, FunctionName=name, Payload=b"{}")
     assert_error(err, "InvalidSignatureException", 403, SIGNATURE_MISMATCH)
     assert audit_actors(auth_server.base_url, name) == ["alice"]
+    # Unsigned, or signed and then given another body: refused before anything runs.
+    path = f"/2015-03-31/functions/{name}/invocations"
+    status, headers, _ = raw_request(auth_server.base_url, "POST", path, b"{}")
+    assert (status, headers["x-amzn-errortype"]) == (403, "MissingAuthenticationTokenException")
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    signed = AWSRequest(method="POST", url=auth_server.base_url + path, data=b'{"n": 1}')
+    SigV4Auth(Credentials("AKIDALICE", "alice-secret-1234"), "lambda", REGION).add_auth(signed)
+    headers = {k: v for k, v in signed.headers.items()}
+    status, _, body = raw_request(auth_server.base_url, "POST", path, b'{"n": 1}', headers=headers)
+    assert status == 200 and body == b"1"
+    status, headers, _ = raw_request(auth_server.base_url, "POST", path, b'{"n": 2}', headers=headers)
+    assert (status, headers["x-amzn-errortype"]) == (403, "InvalidSignatureException")
 
 
 def test_v1_and_metrics_take_a_bearer_token(auth_server):

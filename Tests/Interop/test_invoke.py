@@ -310,6 +310,74 @@ def test_a_provided_runtime_that_breaks_the_protocol_is_answered_and_cannot_harm
         assert "bootstrap handled" in base64.b64decode(response["LogResult"]).decode()
 
 
+def http_exchange(endpoint: str, data: bytes, responses: int, timeout: float = 15) -> tuple[list[tuple[int, dict, bytes]], bool]:
+    """Sends raw bytes on one connection and reads `responses` HTTP responses in order; also whether the
+    server closed the connection afterwards."""
+    import socket
+    host, port = endpoint.replace("http://", "").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=timeout)
+    sock.sendall(data)
+    buffered, results = b"", []
+    for _ in range(responses):
+        while b"\r\n\r\n" not in buffered:
+            chunk = sock.recv(65536)
+            assert chunk, f"connection closed after {len(results)} responses: {buffered!r}"
+            buffered += chunk
+        head, _, buffered = buffered.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+        length = int(headers.get("content-length", "0"))
+        while len(buffered) < length:
+            buffered += sock.recv(65536)
+        results.append((int(lines[0].split()[1]), headers, buffered[:length]))
+        buffered = buffered[length:]
+    try:
+        closed = sock.recv(1) == b""
+    except socket.timeout:
+        closed = False
+    sock.close()
+    return results, closed
+
+
+def invoke_request(name: str, body: bytes = b"{}", headers: str = "") -> bytes:
+    return (f"POST /2015-03-31/functions/{name}/invocations HTTP/1.1\r\nHost: x\r\n{headers}"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+def test_invoke_keeps_request_order_on_a_connection_and_honours_connection_close(lam, endpoint):
+    """Invoke is answered ahead of the router: pipelined requests around it still get their answers in
+    order, a slow invocation holds back what follows it, and `Connection: close` ends the connection."""
+    name = unique("order")
+    create_python(lam, name, "v1")
+    get = f"GET /2015-03-31/functions/{name} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    slow = json.dumps({"action": "sleep", "seconds": 0.5}).encode()
+    # invoke (slow), GetFunction, invoke, DryRun, a missing function, GetFunction: one write, six answers
+    data = (invoke_request(name, slow) + get + invoke_request(name, b'{"n": 2}')
+            + invoke_request(name, headers="X-Amz-Invocation-Type: DryRun\r\n")
+            + invoke_request(unique("missing")) + get)
+    results, closed = http_exchange(endpoint, data, 6)
+    statuses = [status for status, _, _ in results]
+    assert statuses == [200, 200, 200, 204, 404, 200]
+    assert json.loads(results[0][2])["event"] == {"action": "sleep", "seconds": 0.5}
+    assert json.loads(results[1][2])["Configuration"]["FunctionName"] == name
+    assert json.loads(results[2][2])["event"] == {"n": 2}
+    assert results[4][1]["x-amzn-errortype"] == "ResourceNotFoundException"
+    assert not closed
+    for status, headers, _ in results:
+        assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", headers["x-amzn-requestid"])
+        assert headers["server"] == "aviary" and headers["date"].endswith(" GMT")
+    assert results[0][1]["x-amz-executed-version"] == "$LATEST"
+    assert results[0][1]["content-type"] == "application/json"
+    # Connection: close on an invoke: answered, then closed.
+    results, closed = http_exchange(endpoint, invoke_request(name, headers="Connection: close\r\n"), 1)
+    assert results[0][0] == 200 and results[0][1]["connection"] == "close"
+    assert closed
+    # Bytes after it break HTTP: its answer comes first, then the parser's 400.
+    results, closed = http_exchange(endpoint, invoke_request(name, headers="Connection: close\r\n") + get, 1)
+    assert results[0][0] == 200
+    assert closed
+
+
 WIRE_RUNTIME = r'''
 import json, os, socket
 

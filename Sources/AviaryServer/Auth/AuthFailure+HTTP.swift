@@ -13,6 +13,10 @@ extension AuthFailure {
     static let unknownToken = AuthFailure("Unauthorized", "The bearer token is not one of this server's tokens")
 
     func response(for surface: AuthMiddleware.Surface) -> Response {
+        reply(for: surface).response
+    }
+
+    func reply(for surface: AuthMiddleware.Surface) -> LambdaAPI.InvokeReply {
         let status: HTTPResponse.Status
         var headers = HTTPFields()
         let body: [String: String]
@@ -36,6 +40,6 @@ extension AuthFailure {
             body = ["message": message]
         }
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return LambdaAPI.InvokeReply(status: status, headers: headers, body: ByteBuffer(bytes: data))
     }
 }

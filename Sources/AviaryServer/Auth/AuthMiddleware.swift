@@ -107,11 +107,19 @@ struct AuthMiddleware: RouterMiddleware {
 extension SignedRequest {
     /// The request as it arrived; HTTP/1's `Host` travels as the authority, so it is added back as `host`.
     init(_ request: Request) {
-        var headers = request.headers.map { (name: $0.name.canonicalName, value: $0.value) }
-        if !headers.contains(where: { $0.name == "host" }), let authority = request.head.authority {
+        self.init(request.head)
+    }
+
+    init(_ head: HTTPRequest) {
+        var headers = head.headerFields.map { (name: $0.name.canonicalName, value: $0.value) }
+        if !headers.contains(where: { $0.name == "host" }), let authority = head.authority {
             headers.append((name: "host", value: authority))
         }
-        self.init(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", headers: [])
+        let target = head.path ?? "/"
+        let query = target.firstIndex(of: "?")
+        self.init(
+            method: head.method.rawValue, path: String(target[..<(query ?? target.endIndex)]),
+            query: query.map { String(target[target.index(after: $0)...]) } ?? "", headers: [])
         // Set directly: canonical names are lower-case already.
         self.headers = headers
     }
