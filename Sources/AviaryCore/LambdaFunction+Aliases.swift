@@ -53,9 +53,10 @@ extension LambdaFunction {
         return alias
     }
 
-    /// Deletes an alias (DeleteAlias); a missing alias is not an error.
+    /// Deletes an alias (DeleteAlias) and its function URL; a missing alias is not an error.
     public mutating func deleteAlias(name: AliasName) {
         aliases[name] = nil
+        urlConfigs[name] = nil
     }
 
     func requireVersion(_ selector: VersionSelector, scope: AccountScope) throws(LambdaError) {

@@ -13,11 +13,13 @@ public struct LambdaFunction: Sendable, Hashable, Codable {
     public var tags: [String: String]
     /// `ReservedConcurrentExecutions`: at most this many invocations at once (0 stops the function).
     public var reservedConcurrency: Int?
+    /// Function URL configurations: the function's own (key nil) and its aliases'.
+    public var urlConfigs: [AliasName?: FunctionURLConfig]
 
     public init(
         name: FunctionName, latest: FunctionConfiguration, versions: [VersionNumber: PublishedVersion] = [:],
         aliases: [AliasName: Alias] = [:], lastVersionNumber: Int = 0, tags: [String: String] = [:],
-        reservedConcurrency: Int? = nil
+        reservedConcurrency: Int? = nil, urlConfigs: [AliasName?: FunctionURLConfig] = [:]
     ) {
         self.name = name
         self.latest = latest
@@ -26,6 +28,7 @@ public struct LambdaFunction: Sendable, Hashable, Codable {
         self.lastVersionNumber = lastVersionNumber
         self.tags = tags
         self.reservedConcurrency = reservedConcurrency
+        self.urlConfigs = urlConfigs
     }
 
     /// The configuration of `$LATEST` or of a published version; nil if that version does not exist.

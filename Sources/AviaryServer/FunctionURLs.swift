@@ -10,8 +10,20 @@ import NIOFoundationCompat
 /// Function URLs: plain HTTP requests to `/url/{function}/{qualifier}/{path…}` run the function (usually
 /// through an alias, so canary weights apply) with an API Gateway HTTP API (payload v2) event, and its
 /// result becomes the HTTP response, with `X-Amz-Executed-Version`.
+///
+/// Which URLs exist: with `serve --auth`, only those with a URL configuration (`CreateFunctionUrlConfig`),
+/// as in Lambda; `AWS_IAM` ones then need a SigV4 signature from one of the server's keys. Without
+/// `--auth` (a server nobody else can reach unless `--insecure`), every function and alias has one.
+/// A configuration's CORS rules apply either way.
 struct FunctionURLs: Sendable {
     let api: LambdaAPI
+    /// With `--auth`: the signature check for `AWS_IAM` URLs.
+    let authentication: AuthMiddleware?
+
+    /// Where a function's (`alias` nil: `$LATEST`) or an alias's URL is served.
+    static func path(function: FunctionName, alias: AliasName?) -> String {
+        "/url/\(function)/\(alias.map(\.rawValue) ?? "$LATEST")/"
+    }
 
     func addRoutes(to router: Router<LambdaRequestContext>) {
         for method: HTTPRequest.Method in [.get, .post, .put, .patch, .delete, .head, .options] {
@@ -31,6 +43,30 @@ struct FunctionURLs: Sendable {
         }
         guard let function = api.store.function(name), let resolution = try? function.resolve(qualifier, scope: api.scope)
         else { return Self.plain(.notFound, "No function URL /url/\(name)/\(qualifier)") }
+        let config: FunctionURLConfig? =
+            switch qualifier {
+            case .alias(let alias): function.urlConfigs[alias]
+            case .version(.latest): function.urlConfigs[AliasName?.none]
+            case .version: nil
+            }
+        if let authentication {
+            guard let config else { return Self.plain(.notFound, "No function URL /url/\(name)/\(qualifier)") }
+            if config.authType == .awsIAM {
+                do throws(AuthFailure) {
+                    let pending = try authentication.verifier.check(
+                        SignedRequest(request), for: .init(region: authentication.region, service: "lambda"), now: Date())
+                    _ = try pending.verify(body: body.readableBytesView)
+                } catch {
+                    return error.response(for: .lambda)
+                }
+            }
+        }
+        let origin = request.headers[.origin]
+        if let cors = config?.cors, let origin, request.method == .options,
+            request.headers[.accessControlRequestMethod] != nil
+        {
+            return Self.preflight(cors, origin: origin)
+        }
         var version = resolution.version
         if let alias = resolution.alias, alias.routing != nil {
             version = alias.pick(
@@ -61,7 +97,30 @@ struct FunctionURLs: Sendable {
         case .functionError: response = Self.plain(.badGateway, "Internal Server Error")
         }
         response.headers[.amzExecutedVersion] = version.description
+        if let cors = config?.cors, let origin { Self.addCORSHeaders(cors, origin: origin, to: &response.headers) }
         return response
+    }
+
+    /// The answer to a CORS preflight, made without invoking the function.
+    static func preflight(_ cors: FunctionURLConfig.Cors, origin: String) -> Response {
+        var headers = HTTPFields()
+        if let allowed = cors.allowedOrigin(origin) {
+            headers[.accessControlAllowOrigin] = allowed
+            if let methods = cors.allowMethods, !methods.isEmpty { headers[.accessControlAllowMethods] = methods.joined(separator: ",") }
+            if let names = cors.allowHeaders, !names.isEmpty { headers[.accessControlAllowHeaders] = names.joined(separator: ",") }
+            if let maxAge = cors.maxAge { headers[.accessControlMaxAge] = String(maxAge) }
+            if cors.allowCredentials == true { headers[.accessControlAllowCredentials] = "true" }
+        }
+        headers[.vary] = "Origin"
+        return Response(status: .ok, headers: headers)
+    }
+
+    static func addCORSHeaders(_ cors: FunctionURLConfig.Cors, origin: String, to headers: inout HTTPFields) {
+        headers[.vary] = "Origin"
+        guard let allowed = cors.allowedOrigin(origin) else { return }
+        headers[.accessControlAllowOrigin] = allowed
+        if let names = cors.exposeHeaders, !names.isEmpty { headers[.accessControlExposeHeaders] = names.joined(separator: ",") }
+        if cors.allowCredentials == true { headers[.accessControlAllowCredentials] = "true" }
     }
 
     /// The API Gateway HTTP API v2 event for a request.

@@ -36,6 +36,15 @@ struct AliasRow: Codable, FetchableRecord, PersistableRecord {
     var stickyKey: String?
 }
 
+/// One row of `function_url`: a function URL configuration, as JSON.
+struct FunctionURLRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "function_url"
+    var function: String
+    /// The alias, or "" for the function's own URL.
+    var alias: String
+    var config: String
+}
+
 /// JSON coding of the value types kept in text columns.
 struct ColumnCoder {
     private let encoder: JSONEncoder

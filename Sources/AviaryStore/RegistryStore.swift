@@ -239,6 +239,13 @@ extension RegistryStore {
         for aliasName in oldAliases.keys where after.aliases[aliasName] == nil {
             try AliasRow.deleteOne(db, key: ["function": name.rawValue, "name": aliasName.rawValue])
         }
+        let oldURLs = before?.urlConfigs ?? [:]
+        for (alias, config) in after.urlConfigs where oldURLs[alias] != config {
+            try FunctionURLRow(function: name.rawValue, alias: alias?.rawValue ?? "", config: coder.encode(config)).save(db)
+        }
+        for alias in oldURLs.keys where after.urlConfigs[alias] == nil {
+            try FunctionURLRow.deleteOne(db, key: ["function": name.rawValue, "alias": alias?.rawValue ?? ""])
+        }
     }
 
     /// Reads the whole registry from the database (at startup).
@@ -254,13 +261,18 @@ extension RegistryStore {
             let alias = try row.alias()
             aliases[row.function, default: [:]][alias.name] = alias
         }
+        var urls: [String: [AliasName?: FunctionURLConfig]] = [:]
+        for row in try FunctionURLRow.fetchAll(db) {
+            let alias = row.alias.isEmpty ? nil : AliasName(trusted: row.alias)
+            urls[row.function, default: [:]][alias] = try coder.decode(FunctionURLConfig.self, from: row.config)
+        }
         let functions = try FunctionRow.fetchAll(db).map { row in
             LambdaFunction(
                 name: FunctionName(trusted: row.name),
                 latest: try coder.decode(FunctionConfiguration.self, from: row.latest),
                 versions: versions[row.name] ?? [:], aliases: aliases[row.name] ?? [:],
                 lastVersionNumber: row.lastVersionNumber, tags: try coder.decode([String: String].self, from: row.tags),
-                reservedConcurrency: row.reservedConcurrency)
+                reservedConcurrency: row.reservedConcurrency, urlConfigs: urls[row.name] ?? [:])
         }
         return Registry(functions)
     }

@@ -91,6 +91,14 @@ enum Schema {
             }
             try db.create(index: "deployment_release", on: "deployment", columns: ["application", "releaseNumber"], unique: true)
         }
+        migrator.registerMigration("v9-function-urls") { db in
+            try db.create(table: "function_url") { t in
+                t.column("function", .text).notNull().references("function", column: "name", onDelete: .cascade)
+                t.column("alias", .text).notNull()  // "" for the function's own URL
+                t.column("config", .text).notNull()
+                t.primaryKey(["function", "alias"])
+            }
+        }
         return migrator
     }
 }

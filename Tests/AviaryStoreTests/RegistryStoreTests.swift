@@ -69,6 +69,43 @@ let storeScope = AccountScope()
         #expect(reopened.function(FunctionName(trusted: "billing")) == nil)
     }
 
+    @Test func functionURLConfigsAreKeptAndGoWithTheirAliasAndFunction() async throws {
+        let live = AliasName(trusted: "live"), beta = AliasName(trusted: "beta")
+        let name = FunctionName(trusted: "orders")
+        let cors = FunctionURLConfig.Cors(allowCredentials: true, allowMethods: ["GET"], allowOrigins: ["https://a.example"], maxAge: 60)
+        let before: Registry
+        do {
+            let store = try RegistryStore.open(path: databasePath)
+            _ = try await createFunction(store, "orders", publish: true)
+            _ = try await createFunction(store, "billing")
+            try await store.update(name, scope: scope) { function, context in
+                for alias in [live, beta] {
+                    _ = try function.createAlias(name: alias, functionVersion: "1", description: nil, weights: nil, scope: storeScope, context: context)
+                }
+                _ = try function.createURLConfig(alias: nil, authType: .noAuth, cors: cors, invokeMode: nil, scope: storeScope, at: context.now)
+                _ = try function.createURLConfig(alias: live, authType: .awsIAM, cors: nil, invokeMode: nil, scope: storeScope, at: context.now)
+                _ = try function.createURLConfig(alias: beta, authType: .noAuth, cors: nil, invokeMode: nil, scope: storeScope, at: context.now)
+            }
+            try await store.update(FunctionName(trusted: "billing"), scope: scope) { function, context in
+                _ = try function.createURLConfig(alias: nil, authType: .noAuth, cors: nil, invokeMode: nil, scope: storeScope, at: context.now)
+            }
+            try await store.update(name, scope: scope) { function, context in
+                function.deleteAlias(name: beta)
+                _ = try function.updateURLConfig(alias: live, authType: .noAuth, cors: nil, invokeMode: nil, scope: storeScope, at: context.now)
+            }
+            try await store.delete(FunctionName(trusted: "billing"), scope: scope)
+            before = store.registry
+        }
+        let reopened = try RegistryStore.open(path: databasePath)
+        #expect(reopened.registry == before)
+        let function = try #require(reopened.function(name))
+        #expect(function.urlConfigs.count == 2)
+        #expect(function.urlConfigs[AliasName?.none]?.cors == cors)
+        #expect(function.urlConfigs[live]?.authType == FunctionURLConfig.AuthType.noAuth)
+        let rows = try await DatabaseQueue(path: databasePath).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM function_url") }
+        #expect(rows == 2)  // billing's went with it
+    }
+
     @Test func aFailedChangeLeavesSnapshotAndDatabaseUntouched() async throws {
         let store = try RegistryStore.open(path: databasePath)
         _ = try await createFunction(store, "orders", publish: true)
