@@ -145,16 +145,36 @@ def test_the_aviary_cli_sends_aviary_token(auth_server, monkeypatch):
     assert allowed.returncode == 0, allowed.describe()
 
 
-def test_health_and_function_urls_stay_open(auth_server):
+def test_health_stays_open_and_only_configured_function_urls_exist(auth_server):
+    """With --auth a function URL exists only once configured, as in Lambda: NONE is open to anyone,
+    AWS_IAM needs a signature from one of the server's keys."""
     lam = signed_client(auth_server.base_url)
     name = unique("auth-url")
     lam.create_function(FunctionName=name, Runtime=RUNTIME, Role=ROLE, Handler=HANDLER,
                         Code={"ZipFile": make_zip(name)}, Publish=True)
     lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    lam.create_alias(FunctionName=name, Name="beta", FunctionVersion="1")
     status, _, _ = raw_request(auth_server.base_url, "GET", "/health")
     assert status == 200
-    status, headers, body = raw_request(auth_server.base_url, "GET", f"/url/{name}/live/anything")
+    path = f"/url/{name}/live/anything"
+    status, _, _ = raw_request(auth_server.base_url, "GET", path)
+    assert status == 404  # no URL configured: none exists
+    lam.create_function_url_config(FunctionName=name, Qualifier="live", AuthType="NONE")
+    status, headers, body = raw_request(auth_server.base_url, "GET", path)
     assert status == 200 and headers.get("x-amz-executed-version") == "1", (status, body)
+    lam.create_function_url_config(FunctionName=name, Qualifier="beta", AuthType="AWS_IAM")
+    iam = f"/url/{name}/beta/anything"
+    status, headers, _ = raw_request(auth_server.base_url, "POST", iam, b"{}")
+    assert (status, headers["x-amzn-errortype"]) == (403, "MissingAuthenticationTokenException")
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    signed = AWSRequest(method="POST", url=auth_server.base_url + iam, data=b"{}")
+    SigV4Auth(Credentials("AKIDALICE", "alice-secret-1234"), "lambda", REGION).add_auth(signed)
+    status, headers, body = raw_request(auth_server.base_url, "POST", iam, b"{}", headers=dict(signed.headers.items()))
+    assert status == 200 and headers.get("x-amz-executed-version") == "1", (status, body)
+    status, _, _ = raw_request(auth_server.base_url, "POST", iam, b'{"changed": 1}', headers=dict(signed.headers.items()))
+    assert status == 403
 
 
 def test_codedeploys_endpoint_takes_sigv4_from_the_aws_cli(auth_server, as_alice):

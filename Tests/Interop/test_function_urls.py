@@ -8,7 +8,7 @@ import math
 import subprocess
 import zipfile
 
-from aviary_harness import ROLE, raw_request, unique
+from aviary_harness import ROLE, assert_cli_error, function_arn, raw_request, unique
 
 APP = '''
 import json, base64
@@ -92,3 +92,72 @@ def test_curl_in_a_loop_shows_the_canary_mix(lam, endpoint):
     share = versions.count("2") / len(versions)
     assert set(versions) == {"1", "2"}
     assert abs(share - 0.5) <= 4.5 * math.sqrt(0.25 / len(versions)), versions
+
+
+def test_url_configurations_through_the_aws_cli(cli, lam, endpoint):
+    """create/get/update/list/delete-function-url-config as the real CLI sends them, with Lambda's errors."""
+    name = deploy(lam)
+    created = cli.ok("create-function-url-config", "--function-name", name, "--auth-type", "NONE",
+                     "--cors", "AllowOrigins=https://shop.example,AllowMethods=GET,POST,MaxAge=300")
+    host = endpoint.replace("http://", "")
+    assert created["FunctionUrl"] == f"http://{host}/url/{name}/$LATEST/"
+    assert created["FunctionArn"] == function_arn(name)
+    assert created["AuthType"] == "NONE" and created["InvokeMode"] == "BUFFERED"
+    assert created["Cors"] == {"AllowOrigins": ["https://shop.example"], "AllowMethods": ["GET", "POST"], "MaxAge": 300}
+    assert "LastModifiedTime" not in created
+    live = cli.ok("create-function-url-config", "--function-name", name, "--qualifier", "live", "--auth-type", "AWS_IAM")
+    assert live["FunctionUrl"] == f"http://{host}/url/{name}/live/"
+    assert live["FunctionArn"] == function_arn(name, "live")
+    # one per target
+    assert_cli_error(cli.fail("create-function-url-config", "--function-name", name, "--auth-type", "NONE"),
+                     "ResourceConflictException", "CreateFunctionUrlConfig",
+                     f"Failed to create function url config for [functionArn = {function_arn(name)}]. Error message:  "
+                     "FunctionUrlConfig exists for this Lambda function")
+    got = cli.ok("get-function-url-config", "--function-name", name, "--qualifier", "live")
+    assert got["AuthType"] == "AWS_IAM" and got["LastModifiedTime"] >= got["CreationTime"]
+    updated = cli.ok("update-function-url-config", "--function-name", name, "--qualifier", "live", "--auth-type", "NONE")
+    assert updated["AuthType"] == "NONE"
+    listed = cli.ok("list-function-url-configs", "--function-name", name)["FunctionUrlConfigs"]
+    assert [c["FunctionUrl"].rsplit("/", 2)[1] for c in listed] == ["$LATEST", "live"]
+    # what Lambda refuses
+    for args, code in [
+        (("--qualifier", "1"), "ValidationException"),
+        (("--qualifier", "nope"), "ResourceNotFoundException"),
+        (("--invoke-mode", "RESPONSE_STREAM"), "InvalidParameterValueException"),
+        (("--cors", "AllowMethods=TRACE"), "InvalidParameterValueException"),
+    ]:
+        res = cli.fail("create-function-url-config", "--function-name", name, "--auth-type", "NONE", *args)
+        assert f"({code})" in res.stderr, res.describe()
+    res = cli.fail("create-function-url-config", "--function-name", name, "--auth-type", "PUBLIC")
+    assert res.returncode != 0
+    cli.ok("delete-function-url-config", "--function-name", name, "--qualifier", "live")
+    assert_cli_error(cli.fail("get-function-url-config", "--function-name", name, "--qualifier", "live"),
+                     "ResourceNotFoundException", "GetFunctionUrlConfig", "The resource you requested does not exist.")
+    # a deleted alias takes its URL with it
+    cli.ok("create-function-url-config", "--function-name", name, "--qualifier", "live", "--auth-type", "NONE")
+    lam.delete_alias(FunctionName=name, Name="live")
+    assert [c["FunctionArn"] for c in cli.ok("list-function-url-configs", "--function-name", name)["FunctionUrlConfigs"]] \
+        == [function_arn(name)]
+
+
+def test_cors_preflights_are_answered_and_responses_carry_the_allowed_origin(lam, endpoint):
+    name = deploy(lam)
+    lam.create_function_url_config(FunctionName=name, Qualifier="live", AuthType="NONE",
+                                   Cors={"AllowOrigins": ["https://shop.example"], "AllowMethods": ["GET", "POST"],
+                                         "AllowHeaders": ["x-token"], "ExposeHeaders": ["x-trace"], "MaxAge": 600,
+                                         "AllowCredentials": True})
+    status, headers, body = raw_request(endpoint, "OPTIONS", f"/url/{name}/live/cart", headers={
+        "Origin": "https://shop.example", "Access-Control-Request-Method": "POST"})
+    assert status == 200 and body == b""
+    assert headers["access-control-allow-origin"] == "https://shop.example"
+    assert headers["access-control-allow-methods"] == "GET,POST"
+    assert headers["access-control-allow-headers"] == "x-token"
+    assert headers["access-control-max-age"] == "600"
+    assert headers["access-control-allow-credentials"] == "true"
+    assert "x-amz-executed-version" not in headers  # answered without running the function
+    status, headers, _ = raw_request(endpoint, "GET", f"/url/{name}/live/cart", headers={"Origin": "https://shop.example"})
+    assert status == 201 and headers["x-amz-executed-version"] == "1"
+    assert headers["access-control-allow-origin"] == "https://shop.example"
+    assert headers["access-control-expose-headers"] == "x-trace"
+    status, headers, _ = raw_request(endpoint, "GET", f"/url/{name}/live/cart", headers={"Origin": "https://evil.example"})
+    assert status == 201 and "access-control-allow-origin" not in headers
