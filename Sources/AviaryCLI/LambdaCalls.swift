@@ -107,6 +107,35 @@ struct LambdaCalls {
             body: ["FunctionVersion": version, "RoutingConfig": ["AdditionalVersionWeights": [String: Double]()]])
     }
 
+    /// Creates or updates the URL configuration of a function (`alias` nil) or alias so that it is what
+    /// the template says; returns what it did, nil when it already was.
+    func ensureURL(_ name: FunctionName, alias: AliasName?, _ spec: FunctionURLSpec) async throws -> String? {
+        let path = "/2021-10-31/functions/\(name)/url"
+        let query = alias.map { ["Qualifier": $0.rawValue] } ?? [:]
+        var wanted: [String: Any] = ["AuthType": spec.authType.rawValue, "InvokeMode": spec.invokeMode ?? FunctionURLConfig.bufferedMode]
+        var cors: [String: Any] = [:]
+        if let c = spec.cors {
+            if let value = c.allowCredentials { cors["AllowCredentials"] = value }
+            if let value = c.allowHeaders { cors["AllowHeaders"] = value }
+            if let value = c.allowMethods { cors["AllowMethods"] = value.map { $0.uppercased() } }
+            if let value = c.allowOrigins { cors["AllowOrigins"] = value }
+            if let value = c.exposeHeaders { cors["ExposeHeaders"] = value }
+            if let value = c.maxAge { cors["MaxAge"] = value }
+        }
+        wanted["Cors"] = cors
+        let target = alias.map { "\(name):\($0)" } ?? "\(name)"
+        guard let current = try await call("GetFunctionUrlConfig", "GET", path, query: query, missingIsNil: true) else {
+            let created = try await call("CreateFunctionUrlConfig", "POST", path, query: query, body: wanted)
+            return "\(target): URL \(created?["FunctionUrl"] as? String ?? "") (\(spec.authType.rawValue))"
+        }
+        let same = current["AuthType"] as? String == spec.authType.rawValue
+            && current["InvokeMode"] as? String == wanted["InvokeMode"] as? String
+            && NSDictionary(dictionary: current["Cors"] as? [String: Any] ?? [:]).isEqual(to: cors)
+        if same { return nil }
+        _ = try await call("UpdateFunctionUrlConfig", "PUT", path, query: query, body: wanted)
+        return "\(target): URL configuration updated (\(spec.authType.rawValue))"
+    }
+
     static func settings(_ settings: FunctionSettings) -> [String: Any] {
         var body: [String: Any] = [
             "Timeout": settings.timeout ?? FunctionSettings.defaultTimeout,
@@ -124,11 +153,13 @@ struct LambdaCalls {
     /// One call: the decoded JSON, nil for a 404 when `missingIsNil`; any other error stops the deploy
     /// with the operation and the server's message.
     private func call(
-        _ operation: String, _ method: String, _ path: String, body: [String: Any]? = nil, missingIsNil: Bool = false
+        _ operation: String, _ method: String, _ path: String, query: [String: String] = [:], body: [String: Any]? = nil,
+        missingIsNil: Bool = false
     ) async throws -> [String: Any]? {
         let data = try body.map { try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
         let (status, response, headers) = try await client.raw(
-            method, path, body: data, headers: signature(method, path, body: data ?? Data()), sendingToken: false)
+            method, path, query: query, body: data, headers: signature(method, path, query: query, body: data ?? Data()),
+            sendingToken: false)
         let json = (try? JSONSerialization.jsonObject(with: response)) as? [String: Any]
         if status == 404, missingIsNil { return nil }
         guard (200..<300).contains(status) else {
@@ -141,9 +172,11 @@ struct LambdaCalls {
         return json ?? [:]
     }
 
-    /// SigV4 headers for the request (none without credentials). Aviary's paths and these calls have no
-    /// query and nothing to percent-encode, which keeps the canonical request simple.
-    func signature(_ method: String, _ path: String, body: Data, now: Date = Date()) -> [String: String] {
+    /// SigV4 headers for the request (none without credentials). Aviary's paths and these calls' query
+    /// values (alias names) have nothing to percent-encode, which keeps the canonical request simple.
+    func signature(
+        _ method: String, _ path: String, query: [String: String] = [:], body: Data, now: Date = Date()
+    ) -> [String: String] {
         guard let credentials else { return [:] }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -153,7 +186,9 @@ struct LambdaCalls {
         let day = String(timestamp.prefix(8))
         let host = client.endpoint.host.map { host in client.endpoint.port.map { "\(host):\($0)" } ?? host } ?? ""
         let payloadHash = Self.hex(SHA256.hash(data: body))
-        let canonical = [method, path, "", "host:\(host)\nx-amz-date:\(timestamp)\n", "host;x-amz-date", payloadHash].joined(separator: "\n")
+        let canonicalQuery = query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
+        let canonical = [method, path, canonicalQuery, "host:\(host)\nx-amz-date:\(timestamp)\n", "host;x-amz-date", payloadHash]
+            .joined(separator: "\n")
         let scope = "\(day)/\(region)/lambda/aws4_request"
         let toSign = ["AWS4-HMAC-SHA256", timestamp, scope, Self.hex(SHA256.hash(data: Data(canonical.utf8)))].joined(separator: "\n")
         var key = SymmetricKey(data: Data("AWS4\(credentials.secretAccessKey)".utf8))

@@ -108,6 +108,11 @@ struct TemplateDeployment {
                 outcome.members.append((plan, version))
             }
         }
+        // Once every alias exists: `FunctionUrlConfig`, on the alias when the function has one.
+        for plan in plans {
+            guard let url = plan.spec.url else { continue }
+            if let done = try await lambda.ensureURL(plan.spec.name, alias: plan.spec.alias, url) { outcome.log.append(done) }
+        }
         return outcome
     }
 

@@ -33,10 +33,12 @@ public struct FunctionSpec: Sendable, Hashable {
     /// `AutoPublishAlias`: the alias each new version is published behind.
     public var alias: AliasName?
     public var deployment: DeploymentPreferenceSpec?
+    /// `FunctionUrlConfig`: the URL of the alias (`AutoPublishAlias`), else of the function.
+    public var url: FunctionURLSpec?
 
     public init(
         logicalID: String, name: FunctionName, code: CodeSource, settings: FunctionSettings, alias: AliasName?,
-        deployment: DeploymentPreferenceSpec?
+        deployment: DeploymentPreferenceSpec?, url: FunctionURLSpec? = nil
     ) {
         self.logicalID = logicalID
         self.name = name
@@ -44,6 +46,20 @@ public struct FunctionSpec: Sendable, Hashable {
         self.settings = settings
         self.alias = alias
         self.deployment = deployment
+        self.url = url
+    }
+}
+
+/// A function's `FunctionUrlConfig`, as `CreateFunctionUrlConfig` takes it.
+public struct FunctionURLSpec: Sendable, Hashable {
+    public var authType: FunctionURLConfig.AuthType
+    public var cors: FunctionURLConfig.Cors?
+    public var invokeMode: String?
+
+    public init(authType: FunctionURLConfig.AuthType, cors: FunctionURLConfig.Cors?, invokeMode: String?) {
+        self.authType = authType
+        self.cors = cors
+        self.invokeMode = invokeMode
     }
 }
 

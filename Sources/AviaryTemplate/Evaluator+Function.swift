@@ -5,7 +5,7 @@ extension Evaluator {
     /// The `AWS::Serverless::Function` properties Aviary acts on; any other is reported as ignored.
     static let functionProperties: Set<String> = [
         "Architectures", "AutoPublishAlias", "CodeUri", "DeploymentPreference", "Description", "Environment",
-        "EphemeralStorage", "FunctionName", "Handler", "InlineCode", "MemorySize", "PackageType", "Role", "Runtime",
+        "EphemeralStorage", "FunctionName", "FunctionUrlConfig", "Handler", "InlineCode", "MemorySize", "PackageType", "Role", "Runtime",
         "Timeout",
     ]
 
@@ -60,7 +60,75 @@ extension Evaluator {
         }
         return FunctionSpec(
             logicalID: id, name: try functionName(id), code: code, settings: settings, alias: alias,
-            deployment: try deploymentPreference(properties["DeploymentPreference"], alias: alias, of: id, for: target))
+            deployment: try deploymentPreference(properties["DeploymentPreference"], alias: alias, of: id, for: target),
+            url: try urlConfig(properties["FunctionUrlConfig"], at: location.key("FunctionUrlConfig")))
+    }
+
+    /// `FunctionUrlConfig`: AuthType (required), Cors, InvokeMode. Limits are checked by the server.
+    private mutating func urlConfig(_ node: TemplateNode?, at location: Location) throws(TemplateError) -> FunctionURLSpec? {
+        let value = try evaluate(node ?? .null, at: location)
+        guard case .map(let members) = value else {
+            if case .absent = value { return nil }
+            throw .at(location, "must be a mapping with AuthType, and optionally Cors and InvokeMode")
+        }
+        func text(_ value: TemplateValue?, _ name: String) throws(TemplateError) -> String? {
+            switch value {
+            case nil, .absent?: return nil
+            case .string(let text)?: return text
+            case let other?: throw .at(location.key(name), "must be text, not \(other.kind)")
+            }
+        }
+        func texts(_ value: TemplateValue?, _ name: String) throws(TemplateError) -> [String]? {
+            switch value {
+            case nil, .absent?: return nil
+            case .list(let items)?:
+                var result: [String] = []
+                for item in items {
+                    guard case .string(let text) = item else { throw .at(location.key(name), "must be a list of text") }
+                    result.append(text)
+                }
+                return result
+            case let other?: throw .at(location.key(name), "must be a list, not \(other.kind)")
+            }
+        }
+        let fields = Dictionary(members, uniquingKeysWith: { _, last in last })
+        for key in fields.keys where !["AuthType", "Cors", "InvokeMode"].contains(key) {
+            throw .at(location, "has no property \(key) (AuthType, Cors, InvokeMode)")
+        }
+        guard let rawAuthType = try text(fields["AuthType"], "AuthType") else { throw .at(location, "AuthType is missing (NONE or AWS_IAM)") }
+        guard let authType = FunctionURLConfig.AuthType(rawValue: rawAuthType) else {
+            throw .at(location.key("AuthType"), "must be NONE or AWS_IAM, not '\(rawAuthType)'")
+        }
+        var cors: FunctionURLConfig.Cors?
+        switch fields["Cors"] {
+        case nil, .absent?: break
+        case .map(let corsMembers)?:
+            let c = Dictionary(corsMembers, uniquingKeysWith: { _, last in last })
+            let corsLocation = location.key("Cors")
+            for key in c.keys where !["AllowCredentials", "AllowHeaders", "AllowMethods", "AllowOrigins", "ExposeHeaders", "MaxAge"].contains(key) {
+                throw .at(corsLocation, "has no property \(key)")
+            }
+            var allowCredentials: Bool?
+            switch try text(c["AllowCredentials"], "Cors.AllowCredentials")?.lowercased() {
+            case nil: break
+            case "true": allowCredentials = true
+            case "false": allowCredentials = false
+            case let other?: throw .at(corsLocation.key("AllowCredentials"), "must be true or false, not '\(other)'")
+            }
+            var maxAge: Int?
+            if let raw = try text(c["MaxAge"], "Cors.MaxAge") {
+                guard let number = Int(raw) else { throw .at(corsLocation.key("MaxAge"), "'\(raw)' is not a whole number of seconds") }
+                maxAge = number
+            }
+            cors = FunctionURLConfig.Cors(
+                allowCredentials: allowCredentials, allowHeaders: try texts(c["AllowHeaders"], "Cors.AllowHeaders"),
+                allowMethods: try texts(c["AllowMethods"], "Cors.AllowMethods"),
+                allowOrigins: try texts(c["AllowOrigins"], "Cors.AllowOrigins"),
+                exposeHeaders: try texts(c["ExposeHeaders"], "Cors.ExposeHeaders"), maxAge: maxAge)
+        case let other?:
+            throw .at(location.key("Cors"), "must be a mapping, not \(other.kind)")
+        }
+        return FunctionURLSpec(authType: authType, cors: cors, invokeMode: try text(fields["InvokeMode"], "InvokeMode"))
     }
 
     private mutating func codeSource(

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from aviary_harness import (
-    Traffic, api, get_deployment, history_text, kill_hard, lambda_client, run_aviary, stop_cleanly, unique, wait_finished,
+    Traffic, api, get_deployment, history_text, kill_hard, lambda_client, raw_request, run_aviary, stop_cleanly, unique,
+    wait_finished,
     wait_status,
 )
 
@@ -260,7 +261,9 @@ def test_a_template_deploys_to_a_server_that_requires_signatures(start_server, t
     srv = start_server(None, "--auth", str(keys))
     try:
         app = unique("shop")
-        template = write_app(tmp_path / "shop", {"orders": "good", "users": "good", "carts": "good"})
+        template = write_app(tmp_path / "shop", {"orders": "good", "users": "good", "carts": "good"},
+                             TEMPLATE.replace("      CodeUri: carts/\n", "      CodeUri: carts/\n"
+                                              "      FunctionUrlConfig:\n        AuthType: NONE\n"))
         base = {k: v for k, v in os.environ.items() if k not in ("AVIARY_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
         argv = [str(aviary_bin()), "deploy", str(template), "--app", app, "--endpoint", srv.base_url]
 
@@ -274,6 +277,12 @@ def test_a_template_deploys_to_a_server_that_requires_signatures(start_server, t
             "AWS_ACCESS_KEY_ID": "AKIARELEASETEST0001", "AWS_SECRET_ACCESS_KEY": "release-secret-0001"})
         assert signed.returncode == 0, signed
         assert f"recorded release 1 of {app}" in signed.stdout, signed.stdout
+        # the URL configuration was made with signed calls (a query in the signature): the URL now exists
+        assert f"{app}-carts:live: URL http://" in signed.stdout, signed.stdout
+        status, headers, _ = raw_request(srv.base_url, "GET", f"/url/{app}-carts/live/x")
+        assert status == 200 and headers["x-amz-executed-version"] == "1"
+        status, _, _ = raw_request(srv.base_url, "GET", f"/url/{app}-orders/live/x")
+        assert status == 404  # not configured
         status, out = api(srv.base_url, "GET", f"/v1/applications/{app}/releases")
         assert status == 401, "the release list needs the token too"
     finally:
@@ -312,3 +321,27 @@ def test_a_release_to_a_gated_environment_holds_every_alias_until_one_approval(s
     status, audit = api(srv.base_url, "GET", f"/v1/audit?deployment={release_id}&limit=100")
     approvals = [e for e in audit["entries"] if e["action"] == "deployment.approved"]
     assert len(approvals) == 1 and approvals[0]["actor"] == "release-manager", approvals
+
+
+def test_function_url_configs_from_the_template_are_created_then_kept_in_step(srv, tmp_path):
+    lam = lambda_client(srv.base_url)
+    app = unique("shop")
+    url = "      FunctionUrlConfig:\n        AuthType: NONE\n        Cors:\n          AllowOrigins: [https://shop.example]\n"
+    template = TEMPLATE.replace("      CodeUri: orders/\n", "      CodeUri: orders/\n" + url)
+    path = write_app(tmp_path / "shop", {"orders": "good", "users": "good", "carts": "good"}, template)
+    first = deploy(srv, path, app)
+    assert first.returncode == 0, first.describe()
+    assert f"{app}-orders:live: URL http://" in first.stdout, first.stdout
+    config = lam.get_function_url_config(FunctionName=f"{app}-orders", Qualifier="live")
+    assert config["AuthType"] == "NONE" and config["Cors"] == {"AllowOrigins": ["https://shop.example"]}
+    assert lam.list_function_url_configs(FunctionName=f"{app}-users")["FunctionUrlConfigs"] == []
+    again = deploy(srv, path, app)
+    assert again.returncode == 0 and "URL" not in again.stdout, again.stdout
+    path.write_text(template.replace("https://shop.example", "https://www.shop.example"))
+    changed = deploy(srv, path, app)
+    assert changed.returncode == 0, changed.describe()
+    assert f"{app}-orders:live: URL configuration updated" in changed.stdout, changed.stdout
+    config = lam.get_function_url_config(FunctionName=f"{app}-orders", Qualifier="live")
+    assert config["Cors"] == {"AllowOrigins": ["https://www.shop.example"]}
+    status, headers, _ = raw_request(srv.base_url, "GET", f"/url/{app}-orders/live/x", headers={"Origin": "https://www.shop.example"})
+    assert status == 200 and headers["access-control-allow-origin"] == "https://www.shop.example"
