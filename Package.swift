@@ -167,7 +167,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AviaryRuntimeTests",
-            dependencies: ["AviaryCore", "AviaryStore", "AviaryRuntime"],
+            dependencies: ["AviaryCore", "AviaryStore", "AviaryRuntime", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

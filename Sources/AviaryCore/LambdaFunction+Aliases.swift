@@ -57,6 +57,7 @@ extension LambdaFunction {
     public mutating func deleteAlias(name: AliasName) {
         aliases[name] = nil
         urlConfigs[name] = nil
+        eventInvokeConfigs[.alias(name)] = nil
     }
 
     func requireVersion(_ selector: VersionSelector, scope: AccountScope) throws(LambdaError) {

@@ -45,5 +45,6 @@ extension LambdaFunction {
                     + "[\(referencing.joined(separator: ", "))]")
         }
         versions[number] = nil
+        eventInvokeConfigs[.version(.published(number))] = nil
     }
 }

@@ -15,11 +15,14 @@ public struct LambdaFunction: Sendable, Hashable, Codable {
     public var reservedConcurrency: Int?
     /// Function URL configurations: the function's own (key nil) and its aliases'.
     public var urlConfigs: [AliasName?: FunctionURLConfig]
+    /// Asynchronous invocation settings per version (`$LATEST` for unqualified calls) and alias.
+    public var eventInvokeConfigs: [Qualifier: EventInvokeConfig]
 
     public init(
         name: FunctionName, latest: FunctionConfiguration, versions: [VersionNumber: PublishedVersion] = [:],
         aliases: [AliasName: Alias] = [:], lastVersionNumber: Int = 0, tags: [String: String] = [:],
-        reservedConcurrency: Int? = nil, urlConfigs: [AliasName?: FunctionURLConfig] = [:]
+        reservedConcurrency: Int? = nil, urlConfigs: [AliasName?: FunctionURLConfig] = [:],
+        eventInvokeConfigs: [Qualifier: EventInvokeConfig] = [:]
     ) {
         self.name = name
         self.latest = latest
@@ -29,6 +32,7 @@ public struct LambdaFunction: Sendable, Hashable, Codable {
         self.tags = tags
         self.reservedConcurrency = reservedConcurrency
         self.urlConfigs = urlConfigs
+        self.eventInvokeConfigs = eventInvokeConfigs
     }
 
     /// The configuration of `$LATEST` or of a published version; nil if that version does not exist.

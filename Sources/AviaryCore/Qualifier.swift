@@ -28,3 +28,16 @@ public enum Qualifier: Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+/// Coded as its text (`$LATEST`, `3`, `live`).
+extension Qualifier: Codable {
+    public init(from decoder: any Decoder) throws {
+        let raw = try decoder.singleValueContainer().decode(String.self)
+        self = try Qualifier(validating: raw)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}

@@ -7,14 +7,13 @@ public import ServiceLifecycle
 import Synchronization
 
 /// Runs asynchronous (`Event`) invocations from their durable queue, with AWS's retry policy: a run that
-/// ends in a function error is tried twice more, after one and then two retry delays (AWS: 1 and 2
-/// minutes). Events stay in SQLite until they ran, so a restart resumes them.
+/// ends in a function error is tried twice more (or as the version's `EventInvokeConfig` says), after one
+/// and then two retry delays (AWS: 1 and 2 minutes); an event older than its maximum age (6 hours by
+/// default) is dropped; destinations get Lambda's record. Events stay in SQLite until they ran, so a
+/// restart resumes them.
 public final class EventQueue: Service, Sendable {
     /// AWS's limit for an `Event` payload.
     public static let maxPayloadBytes = 1_048_576
-    /// Runs per event: the first and AWS's two retries.
-    public static let maxAttempts = 3
-
     let store: RegistryStore
     let runtime: FunctionRuntime
     let scope: AccountScope
@@ -72,6 +71,9 @@ public final class EventQueue: Service, Sendable {
     private func execute(_ event: QueuedEvent) async {
         var event = event
         var metadata: Logger.Metadata = ["function": "\(event.function)", "request_id": "\(event.requestID)"]
+        // The version's or alias's `EventInvokeConfig`, and what the last run gave, for destinations.
+        var config: EventInvokeConfig?
+        var lastRun: (version: VersionSelector, outcome: InvocationOutcome)?
         do {
             guard let function = store.function(event.function) else {
                 logger.warning("event dropped: the function no longer exists", metadata: metadata)
@@ -79,6 +81,15 @@ public final class EventQueue: Service, Sendable {
                 return
             }
             let qualifier = try event.qualifier.map { raw throws(LambdaError) in try Qualifier(validating: raw) }
+            config = function.eventInvokeConfigs[LambdaFunction.eventInvokeKey(qualifier)]
+            let age = RegistryStore.systemNow().millisecondsSince1970 - event.enqueuedAt.millisecondsSince1970
+            let maximumAge = config?.maximumAgeSeconds ?? EventInvokeConfig.defaultMaximumAge
+            if age > Int64(maximumAge) * 1000 {
+                logger.warning("event dropped: older than its maximum age of \(maximumAge) s", metadata: metadata)
+                try await store.events.remove(requestID: event.requestID)
+                await deliverRecord(to: config?.onFailure, of: event, condition: "EventAgeExceeded", run: nil)
+                return
+            }
             let resolution = try function.resolve(qualifier, scope: scope)
             var version = resolution.version
             if let alias = resolution.alias, alias.routing != nil {
@@ -99,8 +110,11 @@ public final class EventQueue: Service, Sendable {
             let result = try await runtime.invoke(
                 function: event.function, alias: resolution.alias?.name, version: version, configuration: configuration,
                 reservedConcurrency: function.reservedConcurrency, invocation: invocation)
+            lastRun = (version, result.outcome)
             if case .success = result.outcome {
                 try await store.events.remove(requestID: event.requestID)
+                event.attempts += 1
+                await deliverRecord(to: config?.onSuccess, of: event, condition: "Success", run: lastRun)
                 return
             }
             // Interrupted by the shutdown, not failed: the stored event runs again, without losing an attempt.
@@ -119,11 +133,12 @@ public final class EventQueue: Service, Sendable {
             metadata["error"] = "\(error)"
             logger.warning("event run failed", metadata: metadata)
         }
-        // A function error (or a failure to run): retry as AWS does, or give up.
+        // A function error (or a failure to run): retry as configured (AWS: twice), or give up.
         event.attempts += 1
-        if event.attempts >= Self.maxAttempts {
+        if event.attempts > config?.retries ?? EventInvokeConfig.defaultRetries {
             logger.warning("event dropped after \(event.attempts) attempts", metadata: metadata)
             try? await store.events.remove(requestID: event.requestID)
+            await deliverRecord(to: config?.onFailure, of: event, condition: "RetriesExhausted", run: lastRun)
             return
         }
         let delay = retryDelay * event.attempts
@@ -135,5 +150,56 @@ public final class EventQueue: Service, Sendable {
         } catch {
             logger.error("could not reschedule event", metadata: metadata.merging(["error": "\(error)"]) { $1 })
         }
+    }
+
+    /// Sends Lambda's destination record (an `Event` invocation of the destination function, queued as
+    /// durably as any) when the event's configuration names a destination for what happened.
+    private func deliverRecord(
+        to destination: String?, of event: QueuedEvent, condition: String, run: (version: VersionSelector, outcome: InvocationOutcome)?
+    ) async {
+        guard let destination else { return }
+        let metadata: Logger.Metadata = ["function": "\(event.function)", "request_id": "\(event.requestID)", "destination": "\(destination)"]
+        do {
+            let target = try FunctionIdentifier(parsing: destination, scope: scope)
+            let record = Self.destinationRecord(
+                for: event, functionARN: scope.functionARN(event.function, qualifier: event.qualifier ?? VersionSelector.latestName),
+                condition: condition, run: run, at: Date())
+            try await enqueue(function: target.name, qualifier: target.qualifier, payload: record, requestID: FastRandom.uuid())
+        } catch {
+            logger.error("could not send the destination record", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+        }
+    }
+
+    /// Lambda's record for asynchronous invocation destinations.
+    static func destinationRecord(
+        for event: QueuedEvent, functionARN: String, condition: String,
+        run: (version: VersionSelector, outcome: InvocationOutcome)?, at date: Date
+    ) -> Data {
+        func json(_ data: Data) -> Any {
+            (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) ?? String(decoding: data, as: UTF8.self)
+        }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var record: [String: Any] = [
+            "version": "1.0",
+            "timestamp": formatter.string(from: date),
+            "requestContext": [
+                "requestId": event.requestID, "functionArn": functionARN, "condition": condition,
+                "approximateInvokeCount": event.attempts,
+            ] as [String: Any],
+            "requestPayload": event.payload.isEmpty ? [String: Any]() : json(event.payload),
+        ]
+        if let run {
+            var context: [String: Any] = ["statusCode": 200, "executedVersion": run.version.description]
+            switch run.outcome {
+            case .success(let body):
+                record["responsePayload"] = json(Data(body.readableBytesView))
+            case .functionError(let body):
+                context["functionError"] = "Unhandled"
+                record["responsePayload"] = json(Data(body.readableBytesView))
+            }
+            record["responseContext"] = context
+        }
+        return (try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])) ?? Data("{}".utf8)
     }
 }

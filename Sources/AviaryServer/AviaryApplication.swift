@@ -25,6 +25,7 @@ public func buildRouter(
     let api = LambdaAPI(store: store, code: code, runtime: runtime, events: events, scope: scope)
     api.addRoutes(to: router)
     api.addURLRoutes(to: router)
+    api.addEventInvokeConfigRoutes(to: router)
     FunctionURLs(api: api, authentication: auth.map { AuthMiddleware(keys: $0, region: scope.region) }).addRoutes(to: router)
     DeploymentsAPI(engine: engine, store: store).addRoutes(to: router)
     StickyRoutingAPI(store: store, scope: scope).addRoutes(to: router)

@@ -45,6 +45,14 @@ struct FunctionURLRow: Codable, FetchableRecord, PersistableRecord {
     var config: String
 }
 
+/// One row of `event_invoke_config`: a version's or alias's asynchronous invocation settings, as JSON.
+struct EventInvokeConfigRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "event_invoke_config"
+    var function: String
+    var qualifier: String
+    var config: String
+}
+
 /// JSON coding of the value types kept in text columns.
 struct ColumnCoder {
     private let encoder: JSONEncoder

@@ -246,6 +246,13 @@ extension RegistryStore {
         for alias in oldURLs.keys where after.urlConfigs[alias] == nil {
             try FunctionURLRow.deleteOne(db, key: ["function": name.rawValue, "alias": alias?.rawValue ?? ""])
         }
+        let oldEventConfigs = before?.eventInvokeConfigs ?? [:]
+        for (qualifier, config) in after.eventInvokeConfigs where oldEventConfigs[qualifier] != config {
+            try EventInvokeConfigRow(function: name.rawValue, qualifier: qualifier.description, config: coder.encode(config)).save(db)
+        }
+        for qualifier in oldEventConfigs.keys where after.eventInvokeConfigs[qualifier] == nil {
+            try EventInvokeConfigRow.deleteOne(db, key: ["function": name.rawValue, "qualifier": qualifier.description])
+        }
     }
 
     /// Reads the whole registry from the database (at startup).
@@ -266,13 +273,19 @@ extension RegistryStore {
             let alias = row.alias.isEmpty ? nil : AliasName(trusted: row.alias)
             urls[row.function, default: [:]][alias] = try coder.decode(FunctionURLConfig.self, from: row.config)
         }
+        var eventConfigs: [String: [Qualifier: EventInvokeConfig]] = [:]
+        for row in try EventInvokeConfigRow.fetchAll(db) {
+            eventConfigs[row.function, default: [:]][try Qualifier(validating: row.qualifier)] =
+                try coder.decode(EventInvokeConfig.self, from: row.config)
+        }
         let functions = try FunctionRow.fetchAll(db).map { row in
             LambdaFunction(
                 name: FunctionName(trusted: row.name),
                 latest: try coder.decode(FunctionConfiguration.self, from: row.latest),
                 versions: versions[row.name] ?? [:], aliases: aliases[row.name] ?? [:],
                 lastVersionNumber: row.lastVersionNumber, tags: try coder.decode([String: String].self, from: row.tags),
-                reservedConcurrency: row.reservedConcurrency, urlConfigs: urls[row.name] ?? [:])
+                reservedConcurrency: row.reservedConcurrency, urlConfigs: urls[row.name] ?? [:],
+                eventInvokeConfigs: eventConfigs[row.name] ?? [:])
         }
         return Registry(functions)
     }

@@ -99,6 +99,14 @@ enum Schema {
                 t.primaryKey(["function", "alias"])
             }
         }
+        migrator.registerMigration("v10-event-invoke-configs") { db in
+            try db.create(table: "event_invoke_config") { t in
+                t.column("function", .text).notNull().references("function", column: "name", onDelete: .cascade)
+                t.column("qualifier", .text).notNull()  // $LATEST, a version number or an alias
+                t.column("config", .text).notNull()
+                t.primaryKey(["function", "qualifier"])
+            }
+        }
         return migrator
     }
 }
