@@ -143,3 +143,118 @@ def test_a_running_event_does_not_hold_up_shutdown_and_runs_again_after_the_rest
     again = start_server(data)
     wait_for(lambda: attempts(work) == ["attempt-1", "attempt-2"], 20, "the interrupted event again after the restart")
     assert again.stop() == 0
+
+
+DESTINATION = '''
+import json, os
+
+def handler(event, context):
+    folder = os.environ["RECORDS"]
+    count = len(os.listdir(folder))
+    with open(os.path.join(folder, f"record-{count + 1}.json"), "w") as out:
+        json.dump(event, out)
+    return "stored"
+'''
+
+
+def create_destination(lam, name: str, folder) -> str:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("app.py", date_time=(2024, 1, 1, 0, 0, 0)), DESTINATION)
+    arn = lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                              Code={"ZipFile": buf.getvalue()}, Environment={"Variables": {"RECORDS": str(folder)}})["FunctionArn"]
+    return arn
+
+
+def records(folder) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(folder.iterdir())]
+
+
+def test_event_invoke_configs_through_the_aws_cli(cli, lam, tmp_path):
+    name = unique("eic")
+    create_recorder(lam, name)
+    dest = create_destination(lam, unique("eicdest"), tmp_path)
+    put = cli.ok("put-function-event-invoke-config", "--function-name", name, "--qualifier", "live",
+                 "--maximum-retry-attempts", "0", "--destination-config", json.dumps({"OnFailure": {"Destination": dest}}))
+    assert put["FunctionArn"].endswith(f"function:{name}:live")
+    assert put["MaximumRetryAttempts"] == 0 and put["DestinationConfig"]["OnFailure"]["Destination"] == dest
+    assert isinstance(put["LastModified"], (int, float))
+    updated = cli.ok("update-function-event-invoke-config", "--function-name", name, "--qualifier", "live",
+                     "--maximum-event-age-in-seconds", "600")
+    assert updated["MaximumRetryAttempts"] == 0 and updated["MaximumEventAgeInSeconds"] == 600
+    cli.ok("put-function-event-invoke-config", "--function-name", name, "--maximum-retry-attempts", "1")
+    listed = cli.ok("list-function-event-invoke-configs", "--function-name", name)["FunctionEventInvokeConfigs"]
+    assert [c["FunctionArn"].rsplit(":", 1)[1] for c in listed] == ["$LATEST", "live"]
+    for args, code in [
+        (("--maximum-retry-attempts", "5"), "ValidationException"),
+        (("--destination-config", json.dumps({"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:123456789012:dlq"}})),
+         "InvalidParameterValueException"),
+        (("--destination-config", json.dumps({"OnSuccess": {"Destination": put["FunctionArn"]}})), "InvalidParameterValueException"),
+        (("--qualifier", "9"), "ResourceNotFoundException"),
+    ]:
+        res = cli.fail("put-function-event-invoke-config", "--function-name", name, *args)
+        assert code in res.stderr, res.describe()
+    cli.ok("delete-function-event-invoke-config", "--function-name", name)
+    res = cli.fail("get-function-event-invoke-config", "--function-name", name)
+    assert "ResourceNotFoundException" in res.stderr and "doesn't have an EventInvokeConfig" in res.stderr, res.describe()
+
+
+def test_destinations_receive_lambdas_records_and_retries_follow_the_config(start_server, tmp_path):
+    srv = start_server(None, "--async-retry-delay", "1")
+    lam = lambda_client(srv.base_url)
+    work, failures, successes = tmp_path / "work", tmp_path / "failures", tmp_path / "successes"
+    for folder in (work, failures, successes):
+        folder.mkdir()
+    name = unique("dest")
+    create_recorder(lam, name)
+    on_failure = create_destination(lam, unique("onfailure"), failures)
+    on_success = create_destination(lam, unique("onsuccess"), successes)
+    lam.put_function_event_invoke_config(FunctionName=name, Qualifier="live", MaximumRetryAttempts=0,
+                                         DestinationConfig={"OnFailure": {"Destination": on_failure},
+                                                            "OnSuccess": {"Destination": on_success}})
+    # No retry: one failed run, then the failure record.
+    sent = send_event(lam, name, {"dir": str(work), "fail_times": 99})
+    wait_for(lambda: records(failures), 20, "the failure record")
+    time.sleep(1.5)  # a retry would come after 1 s
+    assert attempts(work) == ["attempt-1"]
+    [failure] = records(failures)
+    assert failure["version"] == "1.0"
+    assert failure["requestContext"] == {
+        "requestId": sent["ResponseMetadata"]["RequestId"], "functionArn": f"{lam.get_function(FunctionName=name)['Configuration']['FunctionArn']}:live",
+        "condition": "RetriesExhausted", "approximateInvokeCount": 1}
+    assert failure["requestPayload"] == {"dir": str(work), "fail_times": 99}
+    assert failure["responseContext"] == {"statusCode": 200, "executedVersion": "1", "functionError": "Unhandled"}
+    assert failure["responsePayload"]["errorType"] == "RuntimeError"
+    # A success goes to the success destination with the function's response.
+    for p in work.iterdir():
+        p.unlink()
+    send_event(lam, name, {"dir": str(work)})
+    wait_for(lambda: records(successes), 20, "the success record")
+    [success] = records(successes)
+    assert success["requestContext"]["condition"] == "Success" and success["responsePayload"] == 1
+    assert "functionError" not in success["responseContext"]
+    assert len(records(failures)) == 1
+
+
+def test_an_event_older_than_its_maximum_age_is_dropped_to_the_failure_destination(lam, tmp_path):
+    """A throttled event is retried every second without using an attempt, until it is older than the
+    configured maximum age (60 s, the least Lambda allows): then it is dropped with an EventAgeExceeded
+    record."""
+    work, failures = tmp_path / "work", tmp_path / "failures"
+    work.mkdir()
+    failures.mkdir()
+    name = unique("aged")
+    create_recorder(lam, name)
+    on_failure = create_destination(lam, unique("agedfailure"), failures)
+    lam.put_function_event_invoke_config(FunctionName=name, Qualifier="live", MaximumEventAgeInSeconds=60,
+                                         DestinationConfig={"OnFailure": {"Destination": on_failure}})
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    started = time.monotonic()
+    send_event(lam, name, {"dir": str(work)})
+    wait_for(lambda: records(failures), 90, "the EventAgeExceeded record")
+    assert time.monotonic() - started >= 59
+    [record] = records(failures)
+    assert record["requestContext"]["condition"] == "EventAgeExceeded"
+    assert record["requestContext"]["approximateInvokeCount"] == 0
+    assert "responseContext" not in record
+    assert attempts(work) == []
