@@ -136,6 +136,33 @@ struct LambdaCalls {
         return "\(target): URL configuration updated (\(spec.authType.rawValue))"
     }
 
+    /// Puts the asynchronous invocation settings of a function (`$LATEST`) or alias when they differ from
+    /// what the template says; returns what it did, nil when they already were.
+    func ensureEventInvokeConfig(_ name: FunctionName, alias: AliasName?, _ change: EventInvokeConfig.Change) async throws -> String? {
+        let path = "/2019-09-25/functions/\(name)/event-invoke-config"
+        let query = alias.map { ["Qualifier": $0.rawValue] } ?? [:]
+        var wanted: [String: Any] = [:]
+        if let value = change.maximumRetryAttempts { wanted["MaximumRetryAttempts"] = value }
+        if let value = change.maximumEventAgeInSeconds { wanted["MaximumEventAgeInSeconds"] = value }
+        var destinations: [String: Any] = [:]
+        if let value = change.onSuccess { destinations["OnSuccess"] = ["Destination": value] }
+        if let value = change.onFailure { destinations["OnFailure"] = ["Destination": value] }
+        wanted["DestinationConfig"] = destinations
+        let target = alias.map { "\(name):\($0)" } ?? "\(name)"
+        if let current = try await call("GetFunctionEventInvokeConfig", "GET", path, query: query, missingIsNil: true) {
+            let destinationsNow = current["DestinationConfig"] as? [String: Any] ?? [:]
+            func destination(_ key: String) -> String? { (destinationsNow[key] as? [String: Any])?["Destination"] as? String }
+            if current["MaximumRetryAttempts"] as? Int == change.maximumRetryAttempts
+                && current["MaximumEventAgeInSeconds"] as? Int == change.maximumEventAgeInSeconds
+                && destination("OnSuccess") == change.onSuccess && destination("OnFailure") == change.onFailure
+            {
+                return nil
+            }
+        }
+        _ = try await call("PutFunctionEventInvokeConfig", "PUT", path, query: query, body: wanted)
+        return "\(target): asynchronous invocation settings put"
+    }
+
     static func settings(_ settings: FunctionSettings) -> [String: Any] {
         var body: [String: Any] = [
             "Timeout": settings.timeout ?? FunctionSettings.defaultTimeout,

@@ -108,10 +108,19 @@ struct TemplateDeployment {
                 outcome.members.append((plan, version))
             }
         }
-        // Once every alias exists: `FunctionUrlConfig`, on the alias when the function has one.
+        // Once every alias exists: `FunctionUrlConfig` and `EventInvokeConfig`, on the alias when the
+        // function has one.
         for plan in plans {
-            guard let url = plan.spec.url else { continue }
-            if let done = try await lambda.ensureURL(plan.spec.name, alias: plan.spec.alias, url) { outcome.log.append(done) }
+            if let url = plan.spec.url,
+                let done = try await lambda.ensureURL(plan.spec.name, alias: plan.spec.alias, url)
+            {
+                outcome.log.append(done)
+            }
+            if let settings = plan.spec.eventInvoke,
+                let done = try await lambda.ensureEventInvokeConfig(plan.spec.name, alias: plan.spec.alias, settings)
+            {
+                outcome.log.append(done)
+            }
         }
         return outcome
     }

@@ -30,7 +30,7 @@ public struct EventInvokeConfig: Sendable, Hashable, Codable {
     public var maximumAgeSeconds: Int { maximumEventAgeInSeconds ?? Self.defaultMaximumAge }
 
     /// What a Put or Update gives; `nil` members are not given.
-    public struct Change: Sendable {
+    public struct Change: Sendable, Hashable {
         public var maximumRetryAttempts: Int?
         public var maximumEventAgeInSeconds: Int?
         /// `.some("")` clears a destination.

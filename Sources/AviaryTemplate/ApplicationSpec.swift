@@ -35,10 +35,12 @@ public struct FunctionSpec: Sendable, Hashable {
     public var deployment: DeploymentPreferenceSpec?
     /// `FunctionUrlConfig`: the URL of the alias (`AutoPublishAlias`), else of the function.
     public var url: FunctionURLSpec?
+    /// `EventInvokeConfig`: asynchronous invocation settings of the alias, else of `$LATEST`.
+    public var eventInvoke: EventInvokeConfig.Change?
 
     public init(
         logicalID: String, name: FunctionName, code: CodeSource, settings: FunctionSettings, alias: AliasName?,
-        deployment: DeploymentPreferenceSpec?, url: FunctionURLSpec? = nil
+        deployment: DeploymentPreferenceSpec?, url: FunctionURLSpec? = nil, eventInvoke: EventInvokeConfig.Change? = nil
     ) {
         self.logicalID = logicalID
         self.name = name
@@ -47,6 +49,7 @@ public struct FunctionSpec: Sendable, Hashable {
         self.alias = alias
         self.deployment = deployment
         self.url = url
+        self.eventInvoke = eventInvoke
     }
 }
 

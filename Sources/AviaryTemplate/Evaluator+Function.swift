@@ -5,7 +5,7 @@ extension Evaluator {
     /// The `AWS::Serverless::Function` properties Aviary acts on; any other is reported as ignored.
     static let functionProperties: Set<String> = [
         "Architectures", "AutoPublishAlias", "CodeUri", "DeploymentPreference", "Description", "Environment",
-        "EphemeralStorage", "FunctionName", "FunctionUrlConfig", "Handler", "InlineCode", "MemorySize", "PackageType", "Role", "Runtime",
+        "EphemeralStorage", "EventInvokeConfig", "FunctionName", "FunctionUrlConfig", "Handler", "InlineCode", "MemorySize", "PackageType", "Role", "Runtime",
         "Timeout",
     ]
 
@@ -61,7 +61,57 @@ extension Evaluator {
         return FunctionSpec(
             logicalID: id, name: try functionName(id), code: code, settings: settings, alias: alias,
             deployment: try deploymentPreference(properties["DeploymentPreference"], alias: alias, of: id, for: target),
-            url: try urlConfig(properties["FunctionUrlConfig"], at: location.key("FunctionUrlConfig")))
+            url: try urlConfig(properties["FunctionUrlConfig"], at: location.key("FunctionUrlConfig")),
+            eventInvoke: try eventInvokeConfig(properties["EventInvokeConfig"], at: location.key("EventInvokeConfig")))
+    }
+
+    /// `EventInvokeConfig`: MaximumRetryAttempts, MaximumEventAgeInSeconds, and DestinationConfig whose
+    /// OnSuccess / OnFailure are `Type: Lambda` (Aviary delivers to functions only). Limits are checked by
+    /// the server.
+    private mutating func eventInvokeConfig(_ node: TemplateNode?, at location: Location) throws(TemplateError) -> EventInvokeConfig.Change? {
+        let value = try evaluate(node ?? .null, at: location)
+        guard case .map(let members) = value else {
+            if case .absent = value { return nil }
+            throw .at(location, "must be a mapping with MaximumRetryAttempts, MaximumEventAgeInSeconds or DestinationConfig")
+        }
+        let fields = Dictionary(members, uniquingKeysWith: { _, last in last })
+        for key in fields.keys where !["MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig"].contains(key) {
+            throw .at(location, "has no property \(key) (MaximumRetryAttempts, MaximumEventAgeInSeconds, DestinationConfig)")
+        }
+        func number(_ name: String) throws(TemplateError) -> Int? {
+            switch fields[name] {
+            case nil, .absent?: return nil
+            case .string(let text)?:
+                guard let value = Int(text) else { throw .at(location.key(name), "'\(text)' is not a whole number") }
+                return value
+            case let other?: throw .at(location.key(name), "must be a number, not \(other.kind)")
+            }
+        }
+        var destinations: [String: String] = [:]
+        switch fields["DestinationConfig"] {
+        case nil, .absent?: break
+        case .map(let targets)?:
+            for (key, target) in targets {
+                let targetLocation = location.key("DestinationConfig").key(key)
+                guard key == "OnSuccess" || key == "OnFailure" else { throw .at(targetLocation, "is not OnSuccess or OnFailure") }
+                guard case .map(let parts) = target else { throw .at(targetLocation, "must be a mapping with Type and Destination") }
+                let part = Dictionary(parts, uniquingKeysWith: { _, last in last })
+                guard case .string(let type)? = part["Type"] else { throw .at(targetLocation, "Type is missing (Lambda)") }
+                guard type == "Lambda" else {
+                    throw .at(targetLocation.key("Type"), "\(type) destinations are not supported: Aviary delivers to Lambda functions")
+                }
+                guard case .string(let arn)? = part["Destination"] else {
+                    throw .at(targetLocation, "Destination is missing (a function ARN, such as !GetAtt OtherFunction.Arn)")
+                }
+                destinations[key] = arn
+            }
+        case let other?:
+            throw .at(location.key("DestinationConfig"), "must be a mapping, not \(other.kind)")
+        }
+        return EventInvokeConfig.Change(
+            maximumRetryAttempts: try number("MaximumRetryAttempts"),
+            maximumEventAgeInSeconds: try number("MaximumEventAgeInSeconds"),
+            onSuccess: destinations["OnSuccess"], onFailure: destinations["OnFailure"])
     }
 
     /// `FunctionUrlConfig`: AuthType (required), Cors, InvokeMode. Limits are checked by the server.

@@ -38,3 +38,30 @@ import Testing
             == "OrdersFunction FunctionUrlConfig: must be a mapping with AuthType, and optionally Cors and InvokeMode")
     }
 }
+
+@Suite struct EventInvokeTemplateTests {
+    @Test func eventInvokeConfigIsRead() throws {
+        let spec = try parseTemplate(ordersTemplate("""
+            AutoPublishAlias: live
+            EventInvokeConfig:
+              MaximumRetryAttempts: 0
+              MaximumEventAgeInSeconds: 600
+              DestinationConfig:
+                OnFailure:
+                  Type: Lambda
+                  Destination: arn:aws:lambda:us-east-1:123456789012:function:recorder
+            """))
+        #expect(spec.functions.first?.eventInvoke == EventInvokeConfig.Change(
+            maximumRetryAttempts: 0, maximumEventAgeInSeconds: 600, onSuccess: nil,
+            onFailure: "arn:aws:lambda:us-east-1:123456789012:function:recorder"))
+    }
+
+    @Test func destinationsOtherThanFunctionsAreRefused() throws {
+        #expect(try templateError(ordersTemplate("EventInvokeConfig: {DestinationConfig: {OnFailure: {Type: SQS, Destination: arn:aws:sqs:us-east-1:123456789012:q}}}"))
+            == "OrdersFunction EventInvokeConfig.DestinationConfig.OnFailure.Type: SQS destinations are not supported: Aviary delivers to Lambda functions")
+        #expect(try templateError(ordersTemplate("EventInvokeConfig: {MaximumRetryAttempts: twice}"))
+            == "OrdersFunction EventInvokeConfig.MaximumRetryAttempts: 'twice' is not a whole number")
+        #expect(try templateError(ordersTemplate("EventInvokeConfig: {Retries: 1}"))
+            == "OrdersFunction EventInvokeConfig: has no property Retries (MaximumRetryAttempts, MaximumEventAgeInSeconds, DestinationConfig)")
+    }
+}

@@ -345,3 +345,21 @@ def test_function_url_configs_from_the_template_are_created_then_kept_in_step(sr
     assert config["Cors"] == {"AllowOrigins": ["https://www.shop.example"]}
     status, headers, _ = raw_request(srv.base_url, "GET", f"/url/{app}-orders/live/x", headers={"Origin": "https://www.shop.example"})
     assert status == 200 and headers["access-control-allow-origin"] == "https://www.shop.example"
+
+
+def test_event_invoke_configs_from_the_template_are_put_on_the_alias(srv, tmp_path):
+    lam = lambda_client(srv.base_url)
+    app = unique("shop")
+    settings = ("      EventInvokeConfig:\n        MaximumRetryAttempts: 0\n        DestinationConfig:\n"
+                "          OnFailure:\n            Type: Lambda\n            Destination: !GetAtt UsersFunction.Arn\n")
+    template = TEMPLATE.replace("      CodeUri: orders/\n", "      CodeUri: orders/\n" + settings)
+    path = write_app(tmp_path / "shop", {"orders": "good", "users": "good", "carts": "good"}, template)
+    first = deploy(srv, path, app)
+    assert first.returncode == 0, first.describe()
+    assert f"{app}-orders:live: asynchronous invocation settings put" in first.stdout, first.stdout
+    config = lam.get_function_event_invoke_config(FunctionName=f"{app}-orders", Qualifier="live")
+    assert config["MaximumRetryAttempts"] == 0
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == \
+        lam.get_function(FunctionName=f"{app}-users")["Configuration"]["FunctionArn"]
+    again = deploy(srv, path, app)
+    assert again.returncode == 0 and "asynchronous invocation settings" not in again.stdout, again.stdout
