@@ -3,6 +3,7 @@ import AviaryStore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 extension LambdaAPI {
     @Sendable func createFunction(_ request: Request, context: LambdaRequestContext) async throws -> Response {
@@ -55,7 +56,7 @@ extension LambdaAPI {
         let hex = Data(base64Encoded: configuration.CodeSha256)?.map { String(format: "%02x", $0) }.joined() ?? ""
         return try json(
             GetFunctionWire(
-                Configuration: configuration, Code: .init(Location: "http://\(host)/v1/code/\(hex)"),
+                Configuration: configuration, Code: .init(Location: "http://\(host)\(CodeLinks.path(hex: hex, now: Date()))"),
                 Tags: function.tags.isEmpty ? nil : function.tags,
                 Concurrency: function.reservedConcurrency.map { ConcurrencyWire(ReservedConcurrentExecutions: $0) }))
     }
@@ -174,9 +175,19 @@ extension LambdaAPI {
                 AccountUsage: .init(TotalCodeSize: usage.totalCodeSize, FunctionCount: usage.functionCount)))
     }
 
-    /// Serves a stored archive: the `Code.Location` GetFunction returns.
+    /// Serves a stored archive: the `Code.Location` GetFunction returns. A signed link (what GetFunction
+    /// hands out) is checked here, and needs no credentials (`AuthMiddleware` lets it through); a link
+    /// without a signature is served only to a caller the middleware let in.
     @Sendable func downloadCode(_ request: Request, context: LambdaRequestContext) async throws -> Response {
         let hex = try context.parameters.require("sha")
+        let query = request.uri.queryParameters
+        if let signature = query.get("Signature") {
+            guard CodeLinks.isValid(hex: hex, expires: query.get("Expires"), signature: signature, now: Date()) else {
+                return Response(
+                    status: .forbidden, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: #"{"message":"The code link is invalid or has expired: call GetFunction again."}"#)))
+            }
+        }
         guard hex.count == 64, hex.allSatisfy(\.isHexDigit), let digest = Data(hexString: hex),
             let url = code.archive(sha256: digest.base64EncodedString())
         else {

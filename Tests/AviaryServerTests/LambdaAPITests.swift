@@ -1,4 +1,5 @@
 import AviaryCore
+@testable import AviaryServer
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -64,10 +65,17 @@ import Testing
             try await client.createFunction("orders")
             let body = try json(try await client.send(.get, "/2015-03-31/functions/orders"))
             let location = try #require((body["Code"] as? [String: Any])?["Location"] as? String)
-            let path = try #require(URL(string: location)?.path)
-            let download = try await client.send(.get, path)
+            let url = try #require(URL(string: location))
+            let query = try #require(url.query)
+            #expect(query.hasPrefix("Expires=") && query.contains("&Signature="))
+            let download = try await client.send(.get, url.path + "?" + query)
             #expect(download.status == .ok)
             #expect(Data(buffer: download.body) == helloZip)
+            let tampered = try await client.send(.get, url.path + "?" + query.replacingOccurrences(of: "Expires=", with: "Expires=9"))
+            #expect(tampered.status == .forbidden)
+            let hex = url.lastPathComponent
+            #expect(CodeLinks.isValid(hex: hex, expires: String(Int(Date().timeIntervalSince1970) - 1), signature: "00", now: Date()) == false)
+            #expect(CodeLinks.path(hex: hex, now: Date(timeIntervalSince1970: 0)).hasPrefix("/v1/code/\(hex)?Expires=600&"))
             try expectAWSError(try await client.send(.get, "/v1/code/" + String(repeating: "0", count: 64)), status: .notFound, type: "ResourceNotFoundException")
         }
     }

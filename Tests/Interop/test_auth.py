@@ -124,6 +124,23 @@ def test_boto3_signed_invoke_works_and_a_wrong_key_is_refused(auth_server):
     assert (status, headers["x-amzn-errortype"]) == (403, "InvalidSignatureException")
 
 
+def test_the_code_location_is_a_presigned_link(auth_server):
+    """GetFunction's Code.Location works without credentials, as AWS's presigned S3 URL does, and only as
+    handed out."""
+    lam = signed_client(auth_server.base_url)
+    name = unique("auth-code")
+    zip_bytes = make_zip(name)
+    lam.create_function(FunctionName=name, Runtime=RUNTIME, Role=ROLE, Handler=HANDLER, Code={"ZipFile": zip_bytes})
+    location = lam.get_function(FunctionName=name)["Code"]["Location"]
+    path = location[len(auth_server.base_url):]
+    status, headers, body = raw_request(auth_server.base_url, "GET", path)
+    assert status == 200 and body == zip_bytes and headers["content-type"] == "application/zip"
+    status, _, _ = raw_request(auth_server.base_url, "GET", path.replace("Expires=", "Expires=1"))
+    assert status == 403
+    status, _, _ = raw_request(auth_server.base_url, "GET", path.split("?")[0])
+    assert status == 401  # without the signature the route needs credentials, as all of /v1
+
+
 def test_v1_and_metrics_take_a_bearer_token(auth_server):
     for path in ("/v1/audit", "/metrics"):
         status, headers, body = raw_request(auth_server.base_url, "GET", path)
