@@ -221,23 +221,9 @@ final class RuntimeAPIHandler: ChannelInboundHandler, RemovableChannelHandler {
         return buffer
     }
 
+    /// Off the hot path (refusals only): Foundation escapes what a runtime put in a path it sent.
     static func errorJSON(type: String, message: String) -> ByteBuffer {
-        ByteBuffer(string: #"{"errorMessage":"\#(jsonEscaped(message))","errorType":"\#(jsonEscaped(type))"}"#)
-    }
-
-    /// Messages may quote a request's path, which the runtime chose.
-    static func jsonEscaped(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return text }
-        var escaped = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case _ where scalar.value < 0x20: escaped += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped
+        ExecutionEnvironment.json(["errorMessage": message, "errorType": type])
     }
 
     static func statusLine(_ status: Int) -> String {

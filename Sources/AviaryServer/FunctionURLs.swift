@@ -53,9 +53,7 @@ struct FunctionURLs: Sendable {
             guard let config else { return Self.plain(.notFound, "No function URL /url/\(name)/\(qualifier)") }
             if config.authType == .awsIAM {
                 do throws(AuthFailure) {
-                    let pending = try authentication.verifier.check(
-                        SignedRequest(request), for: .init(region: authentication.region, service: "lambda"), now: Date())
-                    _ = try pending.verify(body: body.readableBytesView)
+                    try authentication.checkLambdaSignature(request.head, body: body)
                 } catch {
                     return error.response(for: .lambda)
                 }

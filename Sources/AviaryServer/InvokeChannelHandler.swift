@@ -176,10 +176,8 @@ final class InvokeChannelHandler: ChannelDuplexHandler, RemovableChannelHandler 
         }
         if let authentication {
             do throws(AuthFailure) {
-                let pending = try authentication.verifier.check(
-                    SignedRequest(invoke.head), for: .init(region: authentication.region, service: "lambda"), now: Date())
                 // An oversized body was dropped while read: refused below, as the route refuses it.
-                if !invoke.tooLarge { _ = try pending.verify(body: invoke.body.readableBytesView) }
+                try authentication.checkLambdaSignature(invoke.head, body: invoke.tooLarge ? nil : invoke.body)
             } catch {
                 logger.debug("refused: \(error.code)", metadata: ["path": "\(invoke.head.path ?? "")", "request_id": "\(requestID)"])
                 return finish(.success(error.reply(for: .lambda)))

@@ -108,6 +108,15 @@ struct AuthMiddleware: RouterMiddleware {
     }
 }
 
+extension AuthMiddleware {
+    /// The Lambda API's signature check for a request read outside the router (Invoke on the event loop,
+    /// `AWS_IAM` function URLs). A `nil` body (dropped as too large, refused by the caller) is not hashed.
+    func checkLambdaSignature(_ head: HTTPRequest, body: ByteBuffer?) throws(AuthFailure) {
+        let pending = try verifier.check(SignedRequest(head), for: .init(region: region, service: "lambda"), now: Date())
+        if let body { _ = try pending.verify(body: body.readableBytesView) }
+    }
+}
+
 extension SignedRequest {
     /// The request as it arrived; HTTP/1's `Host` travels as the authority, so it is added back as `host`.
     init(_ request: Request) {
